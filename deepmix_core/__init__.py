@@ -1,0 +1,14 @@
+"""deepmix_core: Gaussian mixtures that grow deep — GMM and DRMM in compact PyTorch.
+
+The core never plots (see ``deepmix_viz``). Every model shares the verbs ``fit``, ``sample``,
+``log_prob``, ``save`` and ``load``; conditioning objects live in :mod:`deepmix_core.conditioning`.
+"""
+
+from .conditioning import Box, Equality, GaussianPrior, Inequality
+from .drmm import DRMM
+from .gmm import GMM
+from .history import History
+from .runtime import budget, quick_mode
+
+__all__ = ["DRMM", "GMM", "Box", "Equality", "GaussianPrior", "History", "Inequality", "budget", "quick_mode"]
+__version__ = "0.1.0"

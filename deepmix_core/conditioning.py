@@ -1,0 +1,415 @@
+"""Conditioning a Gaussian mixture after training: known values, Gaussian priors, linear constraints.
+
+Paper 001 (§1 and §3.5) observes that a mixture ``p(x) = Σ_k w_k N(x | μ_k, C_k)`` can be conditioned on
+a "wish" ``q(x)`` (a prior, or a constraint that is 1 where it holds and 0 elsewhere) by re-weighting
+its components:
+
+    w'_k ∝ w_k · c_k,      c_k = ∫ q(x) N(x | μ_k, C_k) dx.
+
+For isotropic or diagonal covariances ``c_k`` has a closed form for every object in this module. Each
+object therefore offers the same three things:
+
+``log_multiplier(means, variances)``
+    ``log c_k`` for every component (and every row, when the object holds one wish per row);
+    shape ``(B, K)``. ``means`` is ``(K, D)``; ``variances`` broadcasts to ``(K, D)`` (a scalar σ² for
+    an isotropic layer, ``(K, 1)`` for per-component σ², ``(K, D)`` for diagonal covariances).
+``shifted(x_hat)``
+    the same wish expressed for the residual ``r = x − x̂`` (paper 001 §3.5: substituting
+    ``x = r + x̂`` into ``a·x + b > 0`` gives ``a·r + (b + a·x̂) > 0``). A DRMM layer calls this with the
+    means it chose, one row per sample, so deeper layers see the wish in their own residual space.
+``check_dim(D)``
+    raise a clear ``ValueError`` if the wish does not fit data with ``D`` variables.
+
+Every object also has a ``weight`` (default 1): the log-multiplier is scaled by it, so 0 switches a wish
+off and values above 1 make it stricter (the reference implementation calls this β).
+
+Tail probabilities use ``torch.special.log_ndtr`` so that constraints far on the wrong side keep their
+ordering (the reference's ``log(Φ(p) + 1e-8)`` flattens below p ≈ −5).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "Box",
+    "Condition",
+    "Equality",
+    "GaussianPrior",
+    "Inequality",
+    "Known",
+    "as_condition_list",
+    "total_log_multiplier",
+]
+
+LOG_2PI = math.log(2.0 * math.pi)
+# Floor for any log-multiplier: keeps far-infeasible components finite (so softmax never sees a row
+# of -inf and returns NaN) while staying far below anything a feasible component can score.
+LOG_FLOOR = -1e30
+
+
+def _as_tensor(value, name: str) -> torch.Tensor:
+    """Float32 tensor from a number, list, numpy array or tensor; clear error for anything else."""
+    try:
+        tensor = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from error
+    return tensor
+
+
+def _log_ndtr(z: torch.Tensor) -> torch.Tensor:
+    """log Φ(z) for the standard normal CDF, exact far into the tails."""
+    return torch.special.log_ndtr(z)
+
+
+def _log_interval_probability(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """log(Φ(upper) − Φ(lower)) for standardised bounds, stable in both tails.
+
+    When both bounds are positive we use the mirror image Φ(−lower) − Φ(−upper), so that the
+    subtraction always happens in the lower tail where ``log_ndtr`` keeps full precision.
+    """
+    mirror = lower > 0
+    lo = torch.where(mirror, -upper, lower)
+    hi = torch.where(mirror, -lower, upper)
+    log_hi = _log_ndtr(hi)
+    log_lo = _log_ndtr(lo)
+    # log(e^a − e^b) = a + log(1 − e^{b−a}) with b ≤ a; clamp keeps log1p away from log(0) = -inf
+    ratio = torch.exp(torch.clamp(log_lo - log_hi, max=0.0))
+    return log_hi + torch.log1p(-torch.clamp(ratio, max=1.0 - 1e-7))
+
+
+class Condition:
+    """Base class for everything that can condition a mixture. Subclasses are small dataclasses."""
+
+    weight: float = 1.0
+
+    def log_multiplier(self, means: torch.Tensor, variances: torch.Tensor | float) -> torch.Tensor:
+        """``weight · log c_k`` with shape ``(B, K)`` (B = 1 unless the wish holds one row per sample)."""
+        raw = self._log_c(means, torch.as_tensor(variances, dtype=means.dtype, device=means.device))
+        return torch.clamp(self.weight * raw, min=LOG_FLOOR)
+
+    def _log_c(self, means: torch.Tensor, variances: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def shifted(self, x_hat: torch.Tensor) -> Condition:  # pragma: no cover
+        """The same wish for the residual ``r = x − x̂``; ``x_hat`` is ``(B, D)``."""
+        raise NotImplementedError
+
+    def check_dim(self, dim: int) -> None:  # pragma: no cover
+        """Raise ``ValueError`` if the wish does not fit data with ``dim`` variables."""
+        raise NotImplementedError
+
+    def to(self, device: torch.device | str) -> Condition:
+        """Copy with every tensor field on ``device``."""
+        clone = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(clone, name, value.to(device))
+        return clone
+
+    def _check_width(self, tensor: torch.Tensor, dim: int, what: str) -> None:
+        if tensor.shape[-1] != dim:
+            raise ValueError(
+                f"{type(self).__name__}: {what} has {tensor.shape[-1]} entries but the data has {dim} "
+                f"variables; give one entry per variable"
+            )
+
+
+def _broadcast_variances(variances: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """Expand a scalar, ``(K, 1)`` or ``(K, D)`` variance to ``(K, D)``."""
+    return torch.broadcast_to(variances, means.shape)
+
+
+@dataclass(init=False)
+class Known(Condition):
+    """Known values: a row (or a batch of rows) with ``nan`` where a variable is unknown.
+
+    ``c_k = Π_d N(x_d | μ_kd, v_kd)^{m_d}`` over the known variables (paper 001 Eq. 11), where the
+    per-variable weight ``m_d`` is 1 to condition, 0 to ignore and fractional for soft evidence.
+    """
+
+    values: torch.Tensor
+    mask: torch.Tensor
+
+    def __init__(self, values, weight=None) -> None:
+        values = _as_tensor(values, "known")
+        if values.dim() not in (1, 2):
+            raise ValueError(f"known must be one row (D,) or a batch of rows (B, D), got shape {tuple(values.shape)}")
+        if torch.isinf(values).any():
+            raise ValueError("known contains ±inf; use nan for unknown variables and finite numbers for known ones")
+        observed = ~torch.isnan(values)
+        if weight is None:
+            mask = observed.float()
+        else:
+            weight = _as_tensor(weight, "weight")
+            if weight.shape[-1] != values.shape[-1]:
+                raise ValueError(
+                    f"weight has {weight.shape[-1]} entries but known has {values.shape[-1]}; give one per variable"
+                )
+            if not torch.isfinite(weight).all() or (weight < 0).any():
+                raise ValueError("weight must be finite and ≥ 0 (1 = condition, 0 = ignore, fractional = soft)")
+            mask = torch.where(observed, weight.expand_as(values), torch.zeros_like(values))
+        self.values = torch.nan_to_num(values, nan=0.0)
+        self.mask = mask
+        self.weight = 1.0
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no variable is known (nothing to condition on)."""
+        return bool((self.mask == 0).all())
+
+    def _log_c(self, means, variances):
+        precisions = 1.0 / _broadcast_variances(variances, means)  # (K, D)
+        mask = self.mask if self.mask.dim() == 2 else self.mask.expand_as(self.values)
+        values = self.values if self.values.dim() == 2 else self.values[None]
+        # Σ_d m_d (x_d − μ_kd)² / v_kd expanded into matmuls: m x² · 1/v − 2 m x · μ/v + m · μ²/v
+        squared = (mask * values**2) @ precisions.T - 2.0 * (mask * values) @ (means * precisions).T
+        squared = squared + mask @ (means**2 * precisions).T
+        log_norm = mask @ (LOG_2PI - torch.log(precisions)).T  # Σ_d m_d log(2π v_kd)
+        # masked Gaussian log-likelihood of paper 001 Eq. 11: Σ_d m_d log N(x_d | μ_kd, v_kd)
+        return -0.5 * (squared.clamp_min(0.0) + log_norm)
+
+    def shifted(self, x_hat):
+        clone = copy.copy(self)
+        clone.values = self.values - x_hat  # the mask stays: a known variable stays known
+        return clone
+
+    def check_dim(self, dim):
+        self._check_width(self.values, dim, "known")
+
+
+@dataclass(init=False)
+class GaussianPrior(Condition):
+    """Diagonal Gaussian wish ``N(mean, diag(std²))``; ``nan`` mean or ``inf`` std leaves a variable free.
+
+    Per variable ``∫ N(x | m, s²) N(x | μ, v) dx = N(m | μ, v + s²)`` (paper 001 §3.5), so
+    ``log c_k = Σ_d log N(m_d | μ_kd, v_kd + s_d²)`` over the constrained variables.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean, std, weight: float = 1.0) -> None:
+        mean = _as_tensor(mean, "GaussianPrior mean")
+        std = _as_tensor(std, "GaussianPrior std")
+        if mean.dim() not in (1, 2):
+            raise ValueError(f"GaussianPrior mean must be (D,) or (B, D), got shape {tuple(mean.shape)}")
+        std = torch.broadcast_to(std, mean.shape[-1:]).clone() if std.dim() <= 1 else std
+        if std.shape[-1] != mean.shape[-1]:
+            raise ValueError(f"GaussianPrior std has {std.shape[-1]} entries but mean has {mean.shape[-1]}")
+        if torch.isnan(std).any() or (std <= 0).any():
+            raise ValueError("GaussianPrior std must be > 0 (use inf to leave a variable free)")
+        if torch.isinf(mean).any():
+            raise ValueError("GaussianPrior mean must be finite (use nan to leave a variable free)")
+        _check_weight(weight)
+        self.mean, self.std, self.weight = mean, std, float(weight)
+
+    def _log_c(self, means, variances):
+        variances = _broadcast_variances(variances, means)
+        free = torch.isnan(self.mean) | torch.isinf(self.std)  # (D,) or (B, D)
+        mean = torch.nan_to_num(self.mean, nan=0.0).reshape(-1, 1, means.shape[-1])
+        std = torch.where(torch.isinf(self.std), torch.ones_like(self.std), self.std)
+        total_var = variances + std.reshape(-1, 1, means.shape[-1]) ** 2
+        log_normal = -0.5 * ((mean - means) ** 2 / total_var + torch.log(total_var) + LOG_2PI)
+        return torch.where(free.reshape(-1, 1, means.shape[-1]), 0.0, log_normal).sum(-1)
+
+    def shifted(self, x_hat):
+        clone = copy.copy(self)
+        clone.mean = self.mean - x_hat  # prior mean ← mean − x̂
+        return clone
+
+    def check_dim(self, dim):
+        self._check_width(self.mean, dim, "mean")
+
+
+def _check_weight(weight: float) -> None:
+    if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+        raise ValueError(f"weight must be a finite number ≥ 0, got {weight!r}")
+
+
+def _normalised_plane(a, b, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``a``, ``b`` and scale them so that ‖a‖ = 1 (b keeps the same meaning)."""
+    a = _as_tensor(a, f"{kind} a")
+    b = _as_tensor(b, f"{kind} b")
+    if a.dim() != 1:
+        raise ValueError(f"{kind} a must be a vector (D,), got shape {tuple(a.shape)}")
+    if b.dim() > 1:
+        raise ValueError(f"{kind} b must be a number (or one number per row), got shape {tuple(b.shape)}")
+    if not torch.isfinite(a).all() or not torch.isfinite(b).all():
+        raise ValueError(f"{kind} a and b must be finite, got a={a.tolist()}, b={b.tolist()}")
+    norm = torch.linalg.vector_norm(a)
+    if norm == 0:
+        raise ValueError(f"{kind} a is all zeros: the constraint a·x + b needs a direction")
+    return a / norm, b / norm
+
+
+def _projection(a: torch.Tensor, b: torch.Tensor, means: torch.Tensor, variances: torch.Tensor):
+    """Mean and standard deviation of ``a·x + b`` under each component: ``(B, K)`` and ``(K,)``."""
+    variances = _broadcast_variances(variances, means)
+    centre = means @ a + b.reshape(-1, 1)  # a·μ_k + b
+    spread = torch.sqrt((a**2 * variances).sum(-1))  # sqrt(aᵀ C_k a), = σ_k for isotropic and ‖a‖ = 1
+    return centre, spread
+
+
+@dataclass(init=False)
+class Inequality(Condition):
+    """Linear inequality ``a·x + b > 0``.
+
+    With ‖a‖ = 1 the component's mass on the valid side is ``Φ((a·μ_k + b) / σ_k)`` (paper 001 §3.5),
+    generalised to diagonal covariances by ``σ_k² = aᵀ C_k a``.
+    """
+
+    a: torch.Tensor
+    b: torch.Tensor
+
+    def __init__(self, a, b, weight: float = 1.0) -> None:
+        self.a, self.b = _normalised_plane(a, b, "Inequality")
+        _check_weight(weight)
+        self.weight = float(weight)
+
+    def _log_c(self, means, variances):
+        centre, spread = _projection(self.a, self.b, means, variances)
+        return _log_ndtr(centre / spread)
+
+    def shifted(self, x_hat):
+        clone = copy.copy(self)
+        clone.b = self.b + x_hat @ self.a  # b_r = b + a·x̂ (paper 001 §3.5)
+        return clone
+
+    def check_dim(self, dim):
+        self._check_width(self.a, dim, "a")
+
+    def holds(self, x: torch.Tensor) -> torch.Tensor:
+        """Boolean per row of ``x``: does ``a·x + b > 0`` hold?"""
+        return x @ self.a.to(x) + self.b.to(x) > 0
+
+
+@dataclass(init=False)
+class Equality(Condition):
+    """Linear equality ``a·x + b = 0`` (any direction ``a``, not only an axis).
+
+    A delta wish on the hyperplane gives ``c_k = N(0 | a·μ_k + b, aᵀ C_k a + tolerance²)`` with ‖a‖ = 1:
+    the density of the component's projection at the plane. ``tolerance`` (default 0) softens it.
+    """
+
+    a: torch.Tensor
+    b: torch.Tensor
+    tolerance: float
+
+    def __init__(self, a, b, weight: float = 1.0, tolerance: float = 0.0) -> None:
+        self.a, self.b = _normalised_plane(a, b, "Equality")
+        _check_weight(weight)
+        if not (math.isfinite(tolerance) and tolerance >= 0):
+            raise ValueError(f"Equality tolerance must be finite and ≥ 0, got {tolerance!r}")
+        self.weight, self.tolerance = float(weight), float(tolerance)
+
+    def _log_c(self, means, variances):
+        centre, spread = _projection(self.a, self.b, means, variances)
+        total_var = spread**2 + self.tolerance**2
+        return -0.5 * (centre**2 / total_var + torch.log(total_var) + LOG_2PI)
+
+    shifted = Inequality.shifted
+    check_dim = Inequality.check_dim
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """Signed distance ``a·x + b`` of each row of ``x`` from the plane (‖a‖ = 1)."""
+        return x @ self.a.to(x) + self.b.to(x)
+
+
+@dataclass(init=False)
+class Box(Condition):
+    """Axis-aligned box ``low < x < high``; ``-inf``/``inf`` (or ``nan``) bounds leave a side open.
+
+    Per variable the component's mass inside is ``Φ((high − μ)/σ) − Φ((low − μ)/σ)``, computed exactly
+    in log space (the reference adds two one-sided terms instead, which double-counts nothing only
+    when one side is open).
+    """
+
+    low: torch.Tensor
+    high: torch.Tensor
+
+    def __init__(self, low, high, weight: float = 1.0) -> None:
+        low = torch.nan_to_num(_as_tensor(low, "Box low"), nan=-math.inf)
+        high = torch.nan_to_num(_as_tensor(high, "Box high"), nan=math.inf)
+        if low.dim() != 1 or high.dim() != 1 or low.shape != high.shape:
+            raise ValueError(
+                f"Box low and high must be vectors of the same length, got {tuple(low.shape)} and {tuple(high.shape)}"
+            )
+        bad = torch.nonzero(low >= high).flatten().tolist()
+        if bad:
+            d = bad[0]
+            raise ValueError(
+                f"Box low ≥ high on variable {d} ({low[d].item()} ≥ {high[d].item()}); "
+                "give low < high (use Equality or known= to pin a value)"
+            )
+        _check_weight(weight)
+        self.low, self.high, self.weight = low, high, float(weight)
+
+    def _log_c(self, means, variances):
+        std = torch.sqrt(_broadcast_variances(variances, means))
+        low = self.low.reshape(-1, 1, means.shape[-1])
+        high = self.high.reshape(-1, 1, means.shape[-1])
+        per_variable = _log_interval_probability((low - means) / std, (high - means) / std)
+        return per_variable.sum(-1)
+
+    def shifted(self, x_hat):
+        clone = copy.copy(self)
+        clone.low, clone.high = self.low - x_hat, self.high - x_hat  # box ← box − x̂
+        return clone
+
+    def check_dim(self, dim):
+        self._check_width(self.low, dim, "low")
+
+    def holds(self, x: torch.Tensor) -> torch.Tensor:
+        """Boolean per row of ``x``: is the row strictly inside the box?"""
+        return ((x > self.low.to(x)) & (x < self.high.to(x))).all(-1)
+
+
+def as_condition_list(
+    dim: int,
+    device: torch.device | str,
+    known=None,
+    weight=None,
+    priors=None,
+    constraints=None,
+) -> list[Condition]:
+    """Gather ``known=``, ``weight=``, ``priors=`` and ``constraints=`` into one validated list.
+
+    Raises ``ValueError`` early (before any sampling) for shapes that do not fit ``dim`` variables,
+    and ``TypeError`` for objects that are not conditions.
+    """
+    conditions: list[Condition] = []
+    if known is not None:
+        known_condition = Known(known.cpu() if isinstance(known, torch.Tensor) else known, weight)
+        if not known_condition.is_empty:
+            conditions.append(known_condition)
+    elif weight is not None:
+        raise ValueError("weight= only makes sense together with known=")
+    for group, allowed in ((priors, (GaussianPrior,)), (constraints, (Inequality, Equality, Box))):
+        if group is None:
+            continue
+        if isinstance(group, Condition):
+            group = [group]
+        for item in group:
+            if not isinstance(item, allowed):
+                names = " or ".join(cls.__name__ for cls in allowed)
+                raise TypeError(f"expected {names}, got {type(item).__name__}")
+            conditions.append(item)
+    for condition in conditions:
+        condition.check_dim(dim)
+    return [condition.to(device) for condition in conditions]
+
+
+def total_log_multiplier(
+    conditions: list[Condition], means: torch.Tensor, variances: torch.Tensor | float
+) -> torch.Tensor | None:
+    """Σ of the log-multipliers of all conditions, ``(B, K)``; ``None`` when there are none."""
+    total = None
+    for condition in conditions:
+        term = condition.log_multiplier(means, variances)
+        total = term if total is None else total + term
+    return None if total is None else torch.clamp(total, min=LOG_FLOOR)

@@ -1,0 +1,319 @@
+"""The classic Gaussian mixture, fitted by EM, with the conditioning of paper 001 §1.
+
+``p(x) = Σ_k w_k N(x | μ_k, C_k)`` with isotropic ``C_k = σ_k² I`` or diagonal ``C_k = diag(v_k)``
+covariances. Conditioning follows paper 001 Fig. 1: every wish (known values, Gaussian priors,
+constraints) multiplies the component weights by ``c_k = ∫ q(x) N(x | μ_k, C_k) dx``; a component is
+then drawn from the re-weighted mixture and a point from that component. With diagonal covariances the
+known variables are independent of the others inside a component, so fixing them and sampling the rest
+from the component is exact Gaussian conditioning; inequality, equality and box constraints are the
+paper's approximation (exact only as the number of components grows).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .conditioning import LOG_2PI, GaussianPrior, Known, as_condition_list, total_log_multiplier
+from .history import History
+from .persistence import SaveLoadMixin
+from .runtime import make_generator, progress_bar
+
+__all__ = ["GMM"]
+
+COVARIANCE_TYPES = ("isotropic", "diag")
+INIT_METHODS = ("kmeans++", "data")
+
+
+def _as_data(x, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Validate a data matrix (N, D) of finite numbers and move it to ``device``."""
+    x = torch.as_tensor(x, dtype=dtype).to(device)
+    if x.dim() != 2:
+        raise ValueError(f"data must be a matrix (N, D), got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("data contains nan or inf; remove or impute those rows first")
+    return x
+
+
+def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): each new centre is drawn ∝ squared distance.
+
+    Written here (rather than calling scikit-learn) so it runs on the model's device inside ``fit``.
+    """
+    n = x.shape[0]
+    first = torch.randint(n, (1,), generator=generator, device=x.device)
+    centres = [x[first]]
+    closest = ((x - centres[0]) ** 2).sum(-1)
+    for _ in range(1, k):
+        probs = closest / closest.sum() if closest.sum() > 0 else torch.full_like(closest, 1.0 / n)
+        pick = torch.multinomial(probs, 1, generator=generator)
+        centres.append(x[pick])
+        closest = torch.minimum(closest, ((x - x[pick]) ** 2).sum(-1))
+    return torch.cat(centres)
+
+
+class GMM(SaveLoadMixin, nn.Module):
+    """Gaussian mixture with EM fitting, exact ``log_prob`` and conditional sampling.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of mixture components K.
+    covariance : {"isotropic", "diag"}
+        ``σ_k² I`` per component (what DRMM layers use) or a diagonal ``diag(v_k)``.
+    init : {"kmeans++", "data"}
+        Initial means: k-means++ seeding, or K distinct random data rows.
+    reg_covar : float
+        Added to every variance for numerical stability (as scikit-learn's ``reg_covar``).
+    n_features : int, optional
+        Data dimension; known after ``fit`` (given when loading a saved model).
+
+    Attributes (after ``fit``; numpy, named as in scikit-learn)
+    ----------
+    means_ : (K, D) array
+    weights_ : (K,) array
+    covariances_ : (K,) array for isotropic (σ_k²), (K, D) for diag
+    converged_, n_iter_, lower_bound_ : as in ``sklearn.mixture.GaussianMixture``
+    """
+
+    def __init__(
+        self,
+        n_components: int,
+        covariance: str = "isotropic",
+        init: str = "kmeans++",
+        reg_covar: float = 1e-6,
+        n_features: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not (isinstance(n_components, int) and n_components >= 1):
+            raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+        if covariance not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance must be one of {COVARIANCE_TYPES}, got {covariance!r}")
+        if init not in INIT_METHODS:
+            raise ValueError(f"init must be one of {INIT_METHODS}, got {init!r}")
+        if not reg_covar >= 0:
+            raise ValueError(f"reg_covar must be ≥ 0, got {reg_covar!r}")
+        self.n_components, self.covariance, self.init, self.reg_covar = n_components, covariance, init, reg_covar
+        self.converged_, self.n_iter_, self.lower_bound_ = False, 0, -math.inf
+        self.register_buffer("means", torch.zeros(0))
+        self.register_buffer("variances", torch.zeros(0))
+        self.register_buffer("log_weights", torch.zeros(0))
+        if n_features is not None:
+            self._allocate(n_features)
+
+    @property
+    def config(self) -> dict:
+        return {
+            "n_components": self.n_components,
+            "covariance": self.covariance,
+            "init": self.init,
+            "reg_covar": self.reg_covar,
+            "n_features": self.n_features,
+        }
+
+    @property
+    def n_features(self) -> int | None:
+        return self.means.shape[1] if self.means.dim() == 2 else None
+
+    @property
+    def device(self) -> torch.device:
+        return self.means.device
+
+    def _allocate(self, dim: int) -> None:
+        k = self.n_components
+        var_shape = (k,) if self.covariance == "isotropic" else (k, dim)
+        self.means = torch.zeros(k, dim, device=self.device)
+        self.variances = torch.ones(var_shape, device=self.device)
+        self.log_weights = torch.full((k,), -math.log(k), device=self.device)
+
+    def _check_fitted(self) -> None:
+        if self.n_features is None:
+            raise RuntimeError("this GMM has not been fitted yet: call fit(data) first")
+
+    # ---------------------------------------------------------------- densities
+    def _component_variances(self) -> torch.Tensor:
+        """Variances shaped to broadcast against means: (K, 1) isotropic or (K, D) diag."""
+        return self.variances[:, None] if self.covariance == "isotropic" else self.variances
+
+    def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """``log N(x_i | μ_k, C_k)`` for every row and component, ``(N, K)``, computed as matmuls.
+
+        ``Σ_d (x_d − μ_kd)² / v_kd = Σ_d x_d²/v_kd − 2 Σ_d x_d μ_kd/v_kd + Σ_d μ_kd²/v_kd``
+        """
+        precisions = 1.0 / self._component_variances().expand_as(self.means)  # (K, D)
+        squared = (x**2) @ precisions.T - 2.0 * x @ (self.means * precisions).T
+        squared = squared + (self.means**2 * precisions).sum(-1)
+        log_det = -torch.log(precisions).sum(-1)  # Σ_d log v_kd
+        return -0.5 * (squared.clamp_min(0.0) + log_det + x.shape[1] * LOG_2PI)
+
+    def log_prob(self, x) -> torch.Tensor:
+        """Exact log-density ``log Σ_k w_k N(x | μ_k, C_k)`` per row, shape ``(N,)``."""
+        self._check_fitted()
+        x = _as_data(x, self.device)
+        self._check_width(x)
+        return torch.logsumexp(self.component_log_prob(x) + self.log_weights, dim=1)
+
+    def _check_width(self, x: torch.Tensor) -> None:
+        if x.shape[1] != self.n_features:
+            raise ValueError(f"data has {x.shape[1]} columns but the model was fitted on {self.n_features}")
+
+    # ---------------------------------------------------------------- EM
+    @torch.no_grad()
+    def fit(
+        self,
+        x,
+        iterations: int = 100,
+        tol: float = 1e-4,
+        seed: int | None = 0,
+        progress: bool = True,
+    ) -> History:
+        """Fit by expectation-maximisation; returns a :class:`History` with the mean log-likelihood.
+
+        Stops early when the mean log-likelihood improves by less than ``tol`` between iterations.
+        """
+        x = _as_data(x, self.device)
+        if x.shape[0] < self.n_components:
+            raise ValueError(f"need at least n_components={self.n_components} rows, got {x.shape[0]}")
+        if iterations < 1:
+            raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+        generator = make_generator(seed, self.device)
+        # Work on centred data so that E[x²] − μ² loses no precision in float32.
+        shift = x.mean(0)
+        centred = x - shift
+        self._allocate(x.shape[1])
+        self._initialise(centred, generator)
+        history = History()
+        previous, start = -math.inf, time.perf_counter()
+        self.converged_ = False
+        bar = progress_bar(iterations, progress, desc="GMM EM")
+        for step in range(iterations):
+            log_joint = self.component_log_prob(centred) + self.log_weights  # E-step
+            log_norm = torch.logsumexp(log_joint, dim=1, keepdim=True)
+            mean_ll = log_norm.mean().item()
+            self._m_step(centred, torch.exp(log_joint - log_norm))
+            history.append(step=step, loss=-mean_ll, log_likelihood=mean_ll, time=time.perf_counter() - start)
+            bar.update(1)
+            bar.set_postfix(ll=f"{mean_ll:.4f}")
+            self.n_iter_ = step + 1
+            if abs(mean_ll - previous) < tol:
+                self.converged_ = True
+                break
+            previous = mean_ll
+        bar.close()
+        self.means += shift
+        self.lower_bound_ = mean_ll
+        return history
+
+    def _initialise(self, x: torch.Tensor, generator: torch.Generator | None) -> None:
+        if self.init == "kmeans++":
+            centres = kmeans_plus_plus(x, self.n_components, generator)
+        else:
+            rows = torch.randperm(x.shape[0], generator=generator, device=x.device)[: self.n_components]
+            centres = x[rows]
+        # hard assignment to the nearest centre, then one M-step gives means, variances and weights
+        nearest = torch.cdist(x, centres).argmin(1)
+        responsibilities = torch.nn.functional.one_hot(nearest, self.n_components).to(x.dtype)
+        self._m_step(x, responsibilities)
+
+    def _m_step(self, x: torch.Tensor, resp: torch.Tensor) -> None:
+        """Closed-form M-step: N_k = Σ_i r_ik, μ_k = Σ_i r_ik x_i / N_k, v_k = Σ_i r_ik (x_i − μ_k)² / N_k."""
+        counts = resp.sum(0) + 10 * torch.finfo(x.dtype).eps  # N_k (never exactly 0)
+        means = (resp.T @ x) / counts[:, None]
+        second_moment = (resp.T @ x**2) / counts[:, None]
+        diag_var = (second_moment - means**2).clamp_min(0.0) + self.reg_covar
+        self.means = means
+        self.variances = diag_var.mean(1) if self.covariance == "isotropic" else diag_var
+        self.log_weights = torch.log(counts / counts.sum())
+
+    # ---------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """Draw ``n`` samples ``(n, D)``, optionally conditioned (paper 001 §1).
+
+        Parameters
+        ----------
+        known : (D,) or (n, D), optional
+            Known values, ``nan`` where unknown. Known variables with weight 1 are set exactly.
+        weight : (D,), optional
+            Per-variable confidence: 1 conditions, 0 ignores, fractional is soft evidence that only
+            re-weights components (the value is then drawn from the component).
+        priors : list of GaussianPrior, optional
+            Re-weight components by ``N(m | μ_k, v_k + s²)``; inside the chosen component the prior
+            is applied exactly (product of two Gaussians per variable).
+        constraints : list of Inequality, Equality or Box, optional
+            Re-weight components by the component's mass that satisfies the constraint.
+        seed : int, optional
+            Seed for a private generator (same seed → same samples).
+        """
+        self._check_fitted()
+        if not (isinstance(n, int) and n >= 1):
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints)
+        generator = make_generator(seed, self.device)
+        variances = self._component_variances()
+        logits = self.log_weights.expand(n, -1)
+        extra = total_log_multiplier(conditions, self.means, variances)
+        if extra is not None:
+            logits = logits + extra  # w'_k ∝ w_k c_k
+        gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator, device=self.device)))
+        component = torch.argmax(logits + gumbel, dim=1)  # Gumbel-max draw from softmax(logits)
+        mean = self.means[component]
+        var = variances.expand_as(self.means)[component]
+        for condition in conditions:
+            if isinstance(condition, GaussianPrior):
+                mean, var = _apply_prior_exactly(condition, mean, var)
+        noise = torch.randn(mean.shape, generator=generator, device=self.device)
+        x = mean + torch.sqrt(var) * noise
+        for condition in conditions:
+            if isinstance(condition, Known):
+                exact = (condition.mask >= 1.0).expand_as(x)
+                x = torch.where(exact, condition.values.expand_as(x), x)
+        return x
+
+    # ---------------------------------------------------------------- scikit-learn style views
+    @property
+    def means_(self) -> np.ndarray:
+        return self.means.detach().cpu().numpy()
+
+    @property
+    def weights_(self) -> np.ndarray:
+        return self.log_weights.exp().detach().cpu().numpy()
+
+    @property
+    def covariances_(self) -> np.ndarray:
+        return self.variances.detach().cpu().numpy()
+
+    def n_parameters(self) -> int:
+        """Free parameters: K·D means + K or K·D variances + (K − 1) weights."""
+        self._check_fitted()
+        k, d = self.n_components, self.n_features
+        return k * d + (k if self.covariance == "isotropic" else k * d) + k - 1
+
+    def _prepare_for_state(self, payload: dict) -> None:
+        if payload["config"].get("n_features") is not None:
+            self._allocate(payload["config"]["n_features"])
+
+    def extra_repr(self) -> str:
+        return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"
+
+
+def _apply_prior_exactly(prior: GaussianPrior, mean: torch.Tensor, var: torch.Tensor):
+    """Product of N(μ, v) and the prior N(m, s²) per variable: precision-weighted mean and variance."""
+    free = torch.isnan(prior.mean) | torch.isinf(prior.std)
+    prior_mean = torch.nan_to_num(prior.mean, nan=0.0).expand_as(mean)
+    prior_var = torch.where(torch.isinf(prior.std), torch.ones_like(prior.std), prior.std).expand_as(mean) ** 2
+    post_var = 1.0 / (1.0 / var + 1.0 / prior_var)
+    post_mean = post_var * (mean / var + prior_mean / prior_var)
+    return torch.where(free, mean, post_mean), torch.where(free, var, post_var)

@@ -1,0 +1,47 @@
+"""Small run-time helpers: quick-mode budgets, progress bars, random generators, devices."""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+import torch
+from tqdm.auto import tqdm
+
+__all__ = ["budget", "quick_mode", "progress_bar", "make_generator", "pick_device"]
+
+T = TypeVar("T")
+
+
+def quick_mode() -> bool:
+    """True when the environment variable ``DEEPMIX_QUICK=1`` asks for CI-sized budgets."""
+    return os.environ.get("DEEPMIX_QUICK", "0").strip().lower() in {"1", "true", "yes"}
+
+
+def budget(full: T, quick: T) -> T:
+    """Pick ``quick`` under ``DEEPMIX_QUICK=1`` (CI) and ``full`` otherwise (what users see).
+
+    Notebooks use it in their parameters cell, e.g. ``iterations = budget(full=20_000, quick=600)``.
+    """
+    return quick if quick_mode() else full
+
+
+def progress_bar(total: int, enabled: bool = True, desc: str | None = None) -> tqdm:
+    """A tqdm bar that renders as a widget in Jupyter and as text in a terminal; silent if not enabled."""
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False, mininterval=0.5)
+
+
+def make_generator(seed: int | None, device: torch.device) -> torch.Generator | None:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (``None`` → the global generator)."""
+    if seed is None:
+        return None
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA when available, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
