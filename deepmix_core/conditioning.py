@@ -198,6 +198,8 @@ class GaussianPrior(Condition):
         std = _as_tensor(std, "GaussianPrior std")
         if mean.dim() not in (1, 2):
             raise ValueError(f"GaussianPrior mean must be (D,) or (B, D), got shape {tuple(mean.shape)}")
+        if std.dim() >= 1 and std.shape[-1] not in (1, mean.shape[-1]):
+            raise ValueError(f"GaussianPrior std has {std.shape[-1]} entries but mean has {mean.shape[-1]}")
         std = torch.broadcast_to(std, mean.shape[-1:]).clone() if std.dim() <= 1 else std
         if std.shape[-1] != mean.shape[-1]:
             raise ValueError(f"GaussianPrior std has {std.shape[-1]} entries but mean has {mean.shape[-1]}")

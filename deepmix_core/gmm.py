@@ -310,10 +310,14 @@ class GMM(SaveLoadMixin, nn.Module):
 
 
 def _apply_prior_exactly(prior: GaussianPrior, mean: torch.Tensor, var: torch.Tensor):
-    """Product of N(μ, v) and the prior N(m, s²) per variable: precision-weighted mean and variance."""
-    free = torch.isnan(prior.mean) | torch.isinf(prior.std)
+    """Product of N(μ, v) and the prior N(m, s²/β) per variable: precision-weighted mean and variance.
+
+    The prior's weight β scales its log-density, i.e. divides its variance; β = 0 leaves variables free.
+    """
+    free = torch.isnan(prior.mean) | torch.isinf(prior.std) | (prior.weight == 0)
     prior_mean = torch.nan_to_num(prior.mean, nan=0.0).expand_as(mean)
-    prior_var = torch.where(torch.isinf(prior.std), torch.ones_like(prior.std), prior.std).expand_as(mean) ** 2
+    std = torch.where(torch.isinf(prior.std), torch.ones_like(prior.std), prior.std).expand_as(mean)
+    prior_var = std**2 / max(prior.weight, 1e-12)
     post_var = 1.0 / (1.0 / var + 1.0 / prior_var)
     post_mean = post_var * (mean / var + prior_mean / prior_var)
     return torch.where(free, mean, post_mean), torch.where(free, var, post_var)

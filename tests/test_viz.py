@@ -30,15 +30,6 @@ from deepmix_viz import (  # noqa: E402
 from deepmix_viz.conditions import invalid_side_polygon, line_in_extent  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and do not fight concurrent jobs for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(autouse=True)
 def close_figures():
     yield

@@ -12,15 +12,6 @@ from deepmix_core.data import swiss_roll
 from deepmix_viz import ConditioningExplorer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and do not fight concurrent jobs for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def data():
     return swiss_roll(n=2000, seed=0)
