@@ -1,10 +1,10 @@
-# deepmix: two commands for users (make lab, make test), plus figures, bench and pretrained.
+# deepmix: two commands for users (make lab, make test), plus figures and bench.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks figures bench lint clean
+.PHONY: lab test figures bench lint clean
 
 # Create the virtual environment and install the package with notebook and test extras.
 # Re-runs only when pyproject.toml changes.
@@ -24,7 +24,7 @@ test: $(STAMP)  ## unit tests, then every notebook in quick mode under nbval
 		-p no:cacheprovider notebooks/
 
 figures: $(STAMP)  ## execute every notebook (full budgets) and write HTML + PNG gallery to build/
-	$(BIN)/python -m deepmix_viz.gallery notebooks build
+	$(BIN)/python scripts/make_figures.py
 
 bench: $(STAMP)  ## print the benchmark figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -191,10 +191,9 @@ class GMM(SaveLoadMixin, nn.Module):
         self.converged_ = False
         bar = progress_bar(iterations, progress, desc="GMM EM")
         for step in range(iterations):
-            log_joint = self.component_log_prob(centred) + self.log_weights  # E-step
-            log_norm = torch.logsumexp(log_joint, dim=1, keepdim=True)
+            log_norm, responsibilities = _e_step(self.component_log_prob(centred) + self.log_weights)
             mean_ll = log_norm.mean().item()
-            self._m_step(centred, torch.exp(log_joint - log_norm))
+            self._m_step(centred, responsibilities)
             history.append(step=step, loss=-mean_ll, log_likelihood=mean_ll, time=time.perf_counter() - start)
             bar.update(1)
             bar.set_postfix(ll=f"{mean_ll:.4f}")
@@ -307,6 +306,19 @@ class GMM(SaveLoadMixin, nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"
+
+
+def _e_step(log_joint: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(x_i) and responsibilities r_ik = w_k N(x_i | μ_k, C_k) / p(x_i) from ``log_joint`` (N, K).
+
+    A hand-written logsumexp rather than ``torch.logsumexp``: terms more than 80 nats below a row's
+    maximum (< 2e-35 relative) are clamped before ``exp``, because exponentials of very negative numbers
+    take a slow path on CPU and made them two thirds of EM time; the result changes by < 1e-30.
+    """
+    row_max = log_joint.max(dim=1, keepdim=True).values
+    scaled = torch.exp((log_joint - row_max).clamp_min(-80.0))
+    total = scaled.sum(dim=1, keepdim=True)
+    return (row_max + torch.log(total)).squeeze(1), scaled / total
 
 
 def _apply_prior_exactly(prior: GaussianPrior, mean: torch.Tensor, var: torch.Tensor):
