@@ -140,15 +140,18 @@ class GMM(SaveLoadMixin, nn.Module):
         return self.variances[:, None] if self.covariance == "isotropic" else self.variances
 
     def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log N(x_i | μ_k, C_k)`` for every row and component, ``(N, K)``, computed as matmuls.
+        """``log N(x_i | μ_k, C_k)`` for every row and component, ``(N, K)``, as one matmul.
 
-        ``Σ_d (x_d − μ_kd)² / v_kd = Σ_d x_d²/v_kd − 2 Σ_d x_d μ_kd/v_kd + Σ_d μ_kd²/v_kd``
+        ``log N(x | μ_k, C_k) = −½ Σ_d x_d²/v_kd + Σ_d x_d μ_kd/v_kd − ½ Σ_d (μ_kd²/v_kd + log 2π v_kd)``
+        is linear in the features ``[x², x, 1]``, so ``features(x) @ coefficients`` gives it at once.
         """
-        precisions = 1.0 / self._component_variances().expand_as(self.means)  # (K, D)
-        squared = (x**2) @ precisions.T - 2.0 * x @ (self.means * precisions).T
-        squared = squared + (self.means**2 * precisions).sum(-1)
-        log_det = -torch.log(precisions).sum(-1)  # Σ_d log v_kd
-        return -0.5 * (squared.clamp_min(0.0) + log_det + x.shape[1] * LOG_2PI)
+        return _features(x) @ self._log_normal_coefficients()
+
+    def _log_normal_coefficients(self) -> torch.Tensor:
+        """The (2D + 1, K) matrix that maps ``[x², x, 1]`` to ``log N(x | μ_k, C_k)``."""
+        precisions = 1.0 / self._component_variances().expand_as(self.means)  # 1 / v_kd, (K, D)
+        constant = -0.5 * (self.means**2 * precisions - torch.log(precisions) + LOG_2PI).sum(-1)
+        return torch.cat([-0.5 * precisions.T, (self.means * precisions).T, constant[None]])
 
     def log_prob(self, x) -> torch.Tensor:
         """Exact log-density ``log Σ_k w_k N(x | μ_k, C_k)`` per row, shape ``(N,)``."""
@@ -190,10 +193,13 @@ class GMM(SaveLoadMixin, nn.Module):
         previous, start = -math.inf, time.perf_counter()
         self.converged_ = False
         bar = progress_bar(iterations, progress, desc="GMM EM")
+        features = _features(centred)  # [x², x, 1]: E-step and M-step are then one matmul each
         for step in range(iterations):
-            log_norm, responsibilities = _e_step(self.component_log_prob(centred) + self.log_weights)
+            coefficients = self._log_normal_coefficients()
+            coefficients[-1] += self.log_weights
+            log_norm, responsibilities = _e_step(features @ coefficients)  # log w_k + log N(x_i | μ_k, C_k)
             mean_ll = log_norm.mean().item()
-            self._m_step(centred, responsibilities)
+            self._m_step_from_sums(responsibilities.T @ features, centred.shape[1])
             history.append(step=step, loss=-mean_ll, log_likelihood=mean_ll, time=time.perf_counter() - start)
             bar.update(1)
             bar.set_postfix(ll=f"{mean_ll:.4f}")
@@ -219,10 +225,17 @@ class GMM(SaveLoadMixin, nn.Module):
         self._m_step(x, responsibilities)
 
     def _m_step(self, x: torch.Tensor, resp: torch.Tensor) -> None:
-        """Closed-form M-step: N_k = Σ_i r_ik, μ_k = Σ_i r_ik x_i / N_k, v_k = Σ_i r_ik (x_i − μ_k)² / N_k."""
-        counts = resp.sum(0) + 10 * torch.finfo(x.dtype).eps  # N_k (never exactly 0)
-        means = (resp.T @ x) / counts[:, None]
-        second_moment = (resp.T @ x**2) / counts[:, None]
+        """Closed-form M-step from data and responsibilities (used once, after the hard initial assignment)."""
+        self._m_step_from_sums(resp.T @ _features(x), x.shape[1])
+
+    def _m_step_from_sums(self, sums: torch.Tensor, dim: int) -> None:
+        """M-step from ``sums = rᵀ [x², x, 1]`` (K, 2D + 1): Σ_i r_ik x_i², Σ_i r_ik x_i and N_k = Σ_i r_ik.
+
+        μ_k = Σ_i r_ik x_i / N_k,  v_kd = Σ_i r_ik x_id² / N_k − μ_kd²,  w_k = N_k / N.
+        """
+        counts = sums[:, -1] + 10 * torch.finfo(sums.dtype).eps  # N_k (never exactly 0)
+        means = sums[:, dim : 2 * dim] / counts[:, None]
+        second_moment = sums[:, :dim] / counts[:, None]
         diag_var = (second_moment - means**2).clamp_min(0.0) + self.reg_covar
         self.means = means
         self.variances = diag_var.mean(1) if self.covariance == "isotropic" else diag_var
@@ -308,6 +321,11 @@ class GMM(SaveLoadMixin, nn.Module):
         return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"
 
 
+def _features(x: torch.Tensor) -> torch.Tensor:
+    """``[x², x, 1]`` per row, (N, 2D + 1): the sufficient statistics of a diagonal Gaussian."""
+    return torch.cat([x**2, x, torch.ones_like(x[:, :1])], dim=1)
+
+
 def _e_step(log_joint: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """log p(x_i) and responsibilities r_ik = w_k N(x_i | μ_k, C_k) / p(x_i) from ``log_joint`` (N, K).
 
@@ -316,9 +334,9 @@ def _e_step(log_joint: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     take a slow path on CPU and made them two thirds of EM time; the result changes by < 1e-30.
     """
     row_max = log_joint.max(dim=1, keepdim=True).values
-    scaled = torch.exp((log_joint - row_max).clamp_min(-80.0))
+    scaled = log_joint.sub_(row_max).clamp_(min=-80.0).exp_()  # in place: log_joint is a temporary
     total = scaled.sum(dim=1, keepdim=True)
-    return (row_max + torch.log(total)).squeeze(1), scaled / total
+    return (row_max + torch.log(total)).squeeze(1), scaled.div_(total)
 
 
 def _apply_prior_exactly(prior: GaussianPrior, mean: torch.Tensor, var: torch.Tensor):
