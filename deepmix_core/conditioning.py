@@ -103,12 +103,21 @@ class Condition:
         """Raise ``ValueError`` if the wish does not fit data with ``dim`` variables."""
         raise NotImplementedError
 
-    def to(self, device: torch.device | str) -> Condition:
-        """Copy with every tensor field on ``device``."""
+    @property
+    def rows(self) -> int:
+        """How many rows of wishes the object holds: 1 (the same wish for every sample) or one per sample."""
+        batched = self._batched_tensor()
+        return batched.shape[0] if batched is not None else 1
+
+    def _batched_tensor(self) -> torch.Tensor | None:
+        return None
+
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Condition:
+        """Copy with every tensor field on ``device`` (and, if given, floating tensors in ``dtype``)."""
         clone = copy.copy(self)
         for name, value in vars(self).items():
             if isinstance(value, torch.Tensor):
-                setattr(clone, name, value.to(device))
+                setattr(clone, name, value.to(device=device, dtype=dtype if value.is_floating_point() else None))
         return clone
 
     def _check_width(self, tensor: torch.Tensor, dim: int, what: str) -> None:
@@ -130,6 +139,8 @@ class Known(Condition):
 
     ``c_k = Π_d N(x_d | μ_kd, v_kd)^{m_d}`` over the known variables (paper 001 Eq. 11), where the
     per-variable weight ``m_d`` is 1 to condition, 0 to ignore and fractional for soft evidence.
+    Unlike the other conditions, ``weight=`` here is this per-variable ``m_d`` (stored as ``mask``); the
+    scalar ``.weight`` of a ``Known`` is always 1.
     """
 
     values: torch.Tensor
@@ -152,10 +163,19 @@ class Known(Condition):
                 )
             if not torch.isfinite(weight).all() or (weight < 0).any():
                 raise ValueError("weight must be finite and ≥ 0 (1 = condition, 0 = ignore, fractional = soft)")
+            if weight.dim() == 2 and values.dim() == 1:
+                values, observed = values.expand_as(weight), observed.expand_as(weight)  # one row per sample
             mask = torch.where(observed, weight.expand_as(values), torch.zeros_like(values))
         self.values = torch.nan_to_num(values, nan=0.0)
         self.mask = mask
         self.weight = 1.0
+
+    @classmethod
+    def fully_observed(cls, data: torch.Tensor) -> Known:
+        """Every variable known with weight 1 (the training and likelihood view of a batch); no copy, no checks."""
+        known = cls.__new__(cls)
+        known.values, known.mask, known.weight = data, torch.ones_like(data[0]), 1.0
+        return known
 
     @property
     def is_empty(self) -> bool:
@@ -172,6 +192,9 @@ class Known(Condition):
         log_norm = mask @ (LOG_2PI - torch.log(precisions)).T  # Σ_d m_d log(2π v_kd)
         # masked Gaussian log-likelihood of paper 001 Eq. 11: Σ_d m_d log N(x_d | μ_kd, v_kd)
         return -0.5 * (squared.clamp_min(0.0) + log_norm)
+
+    def _batched_tensor(self):
+        return self.values if self.values.dim() == 2 else None
 
     def shifted(self, x_hat):
         clone = copy.copy(self)
@@ -218,6 +241,9 @@ class GaussianPrior(Condition):
         total_var = variances + std.reshape(-1, 1, means.shape[-1]) ** 2
         log_normal = -0.5 * ((mean - means) ** 2 / total_var + torch.log(total_var) + LOG_2PI)
         return torch.where(free.reshape(-1, 1, means.shape[-1]), 0.0, log_normal).sum(-1)
+
+    def _batched_tensor(self):
+        return self.mean if self.mean.dim() == 2 else None
 
     def shifted(self, x_hat):
         clone = copy.copy(self)
@@ -277,6 +303,9 @@ class Inequality(Condition):
         centre, spread = _projection(self.a, self.b, means, variances)
         return _log_ndtr(centre / spread)
 
+    def _batched_tensor(self):
+        return self.b if self.b.dim() == 1 else None
+
     def shifted(self, x_hat):
         clone = copy.copy(self)
         clone.b = self.b + x_hat @ self.a  # b_r = b + a·x̂ (paper 001 §3.5)
@@ -314,8 +343,9 @@ class Equality(Condition):
         total_var = spread**2 + self.tolerance**2
         return -0.5 * (centre**2 / total_var + torch.log(total_var) + LOG_2PI)
 
-    shifted = Inequality.shifted
+    shifted = Inequality.shifted  # the same hyperplane shift b_r = b + a·x̂
     check_dim = Inequality.check_dim
+    _batched_tensor = Inequality._batched_tensor
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """Signed distance ``a·x + b`` of each row of ``x`` from the plane (‖a‖ = 1)."""
@@ -327,8 +357,8 @@ class Box(Condition):
     """Axis-aligned box ``low < x < high``; ``-inf``/``inf`` (or ``nan``) bounds leave a side open.
 
     Per variable the component's mass inside is ``Φ((high − μ)/σ) − Φ((low − μ)/σ)``, computed exactly
-    in log space (the reference adds two one-sided terms instead, which double-counts nothing only
-    when one side is open).
+    in log space. (The reference code multiplies the two one-sided masses instead, which equals the
+    interval mass only when one side is open and overestimates it otherwise.)
     """
 
     low: torch.Tensor
@@ -358,6 +388,9 @@ class Box(Condition):
         per_variable = _log_interval_probability((low - means) / std, (high - means) / std)
         return per_variable.sum(-1)
 
+    def _batched_tensor(self):
+        return self.low if self.low.dim() == 2 else None
+
     def shifted(self, x_hat):
         clone = copy.copy(self)
         clone.low, clone.high = self.low - x_hat, self.high - x_hat  # box ← box − x̂
@@ -378,11 +411,14 @@ def as_condition_list(
     weight=None,
     priors=None,
     constraints=None,
+    n: int | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> list[Condition]:
     """Gather ``known=``, ``weight=``, ``priors=`` and ``constraints=`` into one validated list.
 
-    Raises ``ValueError`` early (before any sampling) for shapes that do not fit ``dim`` variables,
-    and ``TypeError`` for objects that are not conditions.
+    Raises ``ValueError`` early (before any sampling) for shapes that do not fit ``dim`` variables or,
+    when ``n`` is given, for wishes that hold neither 1 row nor ``n`` rows; ``TypeError`` for objects
+    that are not conditions.
     """
     conditions: list[Condition] = []
     if known is not None:
@@ -403,7 +439,12 @@ def as_condition_list(
             conditions.append(item)
     for condition in conditions:
         condition.check_dim(dim)
-    return [condition.to(device) for condition in conditions]
+        if n is not None and condition.rows not in (1, n):
+            raise ValueError(
+                f"{type(condition).__name__} holds {condition.rows} rows of wishes; give 1 (the same for every "
+                f"sample) or one per sample (n={n})"
+            )
+    return [condition.to(device, dtype) for condition in conditions]
 
 
 def total_log_multiplier(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .conditioning import LOG_FLOOR, Condition, Known, as_condition_list, total_log_multiplier
+from .conditioning import Condition, Known, as_condition_list, total_log_multiplier
 from .gmm import _as_data
 from .history import History
 from .persistence import SaveLoadMixin
@@ -61,28 +61,35 @@ def curriculum_settings(phase: float, regularization: float) -> StepSettings:
     the proxies to the true likelihood; the learning rate drops to 0.1·lr0 and anneals linearly to 0.
     """
     if phase <= 1 / 3:
-        return StepSettings(1, False, False, True, regularization, 0.0, 1.0)
+        return StepSettings(stage=1, use_latents=False, use_weights=False, stop_gradients=True,
+                            reg_weight=regularization, true_mix=0.0, lr_scale=1.0)
     if phase <= 2 / 3:
-        return StepSettings(2, True, False, True, regularization, 0.0, 1.0)
+        return StepSettings(stage=2, use_latents=True, use_weights=False, stop_gradients=True,
+                            reg_weight=regularization, true_mix=0.0, lr_scale=1.0)
     mix = min(max(1.0 - 3.0 * (1.0 - phase), 0.0), 1.0)
-    return StepSettings(3, True, True, False, 0.0, mix, 0.1 * 3.0 * (1.0 - phase))
+    return StepSettings(stage=3, use_latents=True, use_weights=True, stop_gradients=False,
+                        reg_weight=0.0, true_mix=mix, lr_scale=0.1 * 3.0 * (1.0 - phase))
 
 
 def em_settings(phase: float, regularization: float) -> StepSettings:
-    """The EM-style schedule of paper 000 (App. C.1; reference V2 §2.8).
+    """The EM-style schedule of paper 000 §3.5, as the authors' ``arxiv-v2`` code runs it (reference §2.8).
 
-    Hard E-step ``k* = argmax_k C + ρ·Lat`` with ρ stepping 0 → 1 at phase ½; regulariser and learning
-    rate scaled by ``clip((2 − 2·phase)², 0, 1)``; gradient stops removed for the last quarter.
+    Hard E-step ``k* = argmax_k C + ρ·Lat`` (no weights). The paper ramps ρ smoothly from 0 to 1 and keeps
+    gradient stops throughout; the v2 code steps ρ 0 → 1 at phase ½ and trains end to end for the last
+    quarter, which is what this function does. Regulariser and learning rate are scaled by
+    ``clip((2 − 2·phase)², 0, 1)``.
     """
     decay = min(max((2.0 - 2.0 * phase) ** 2, 0.0), 1.0)
     rho = 0.0 if phase <= 0.5 else 1.0
     stage = 1 if phase <= 0.5 else (2 if phase <= 0.75 else 3)
-    return StepSettings(stage, True, True, phase <= 0.75, regularization * decay, 0.0, decay, em_rho=rho)
+    return StepSettings(stage=stage, use_latents=True, use_weights=True, stop_gradients=phase <= 0.75,
+                        reg_weight=regularization * decay, true_mix=0.0, lr_scale=decay, em_rho=rho)
 
 
 def no_curriculum_settings(phase: float, regularization: float) -> StepSettings:
     """Plain end-to-end likelihood training (the "without curriculum" run of paper 001 Fig. 5)."""
-    return StepSettings(3, True, True, False, 0.0, 1.0, 1.0)
+    return StepSettings(stage=3, use_latents=True, use_weights=True, stop_gradients=False,
+                        reg_weight=0.0, true_mix=1.0, lr_scale=1.0)
 
 
 @dataclass
@@ -114,8 +121,8 @@ class _LayerOutput:
     log_p: torch.Tensor  # (B,) this depth's importance-sampled log-density estimate
     logits: torch.Tensor  # (B, K) component log-probabilities L[i, k] (unnormalised)
     data_term: torch.Tensor | None  # (B, K) masked Gaussian term C[i, k]
+    latent_term: torch.Tensor | None  # (B, K) Σ_j softmax(h_j)ᵀ log P_kj (None for the first layer)
     component: torch.Tensor  # (B,) chosen component
-    x_hat: torch.Tensor  # (B, D) chosen means
 
 
 class DRMMLayer(nn.Module):
@@ -166,7 +173,8 @@ class DRMM(SaveLoadMixin, nn.Module):
     train_truncation : float
         The same during training (0.5 in the paper: sharper modes in deep models).
     regularization : float
-        Weight α of the orphan-component regulariser (reference code value 0.01).
+        Weight α of the orphan-component regulariser. Paper 001 gives 0.001 in §3.4 and 0.1 in its
+        hyperparameter table; the authors' code uses 0.01, which is the default here.
     epsilon : float
         Laplace smoothing of the packed one-hot latents (1e-8).
     """
@@ -302,11 +310,11 @@ class DRMM(SaveLoadMixin, nn.Module):
             log_q=log_q_out,
             total=x_hat if stream.total is None else stream.total + x_hat,
         )
-        return _LayerOutput(next_stream, log_p, full, data_term, component, x_hat)
+        return _LayerOutput(next_stream, log_p, full, data_term, latent_term, component)
 
     def _pack(self, component: torch.Tensor, k: int) -> torch.Tensor:
         """Smoothed one-hot log-pdf ``log((1 − ε)·onehot(k) + ε/K)`` (reference §1.6)."""
-        one_hot = torch.nn.functional.one_hot(component, k).to(torch.float32)
+        one_hot = torch.nn.functional.one_hot(component, k).to(self.layers[0].means.dtype)
         return torch.log((1.0 - self.epsilon) * one_hot + self.epsilon / k)
 
     def _run(
@@ -337,6 +345,8 @@ class DRMM(SaveLoadMixin, nn.Module):
     ) -> History:
         """Train with Adam on minibatches; returns a :class:`History`.
 
+        Every call starts afresh from the data-dependent initialisation (there is no warm start).
+
         Parameters
         ----------
         x : (N, D) data
@@ -357,6 +367,8 @@ class DRMM(SaveLoadMixin, nn.Module):
         data = _as_data(x, self.device)
         if data.shape[0] < 2:
             raise ValueError("need at least 2 rows to train")
+        if init_rows < 2:
+            raise ValueError(f"init_rows must be ≥ 2 (the init needs a spread of the data), got {init_rows}")
         if self.n_features is None:
             self._build(data.shape[1])
         elif data.shape[1] != self.n_features:
@@ -409,9 +421,12 @@ class DRMM(SaveLoadMixin, nn.Module):
         losses = []
         for index, output in enumerate(outputs):
             if settings.em_rho is not None:
-                # hard EM (paper 000): E-step on C + ρ·Lat, M-step maximises L at the chosen component
-                latent = output.logits - output.data_term
-                e_step = torch.argmax((output.data_term + settings.em_rho * latent).detach(), dim=1)
+                # hard EM (paper 000 §3.5): the E-step scores C + ρ·Lat, leaving out the weights w_k (as
+                # k-means pretraining does); the M-step maximises the full L at the chosen component
+                e_logits = output.data_term
+                if output.latent_term is not None:
+                    e_logits = e_logits + settings.em_rho * output.latent_term
+                e_step = torch.argmax(e_logits.detach(), dim=1)
                 layer_loss = -output.logits.gather(1, e_step[:, None]).mean()
             else:
                 proxy = -output.log_p.mean()
@@ -479,12 +494,9 @@ class DRMM(SaveLoadMixin, nn.Module):
         if not (isinstance(n, int) and n >= 1):
             raise ValueError(f"n must be a positive integer, got {n!r}")
         depth = self._check_depth(upto_layer)
-        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints)
+        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints, n=n)
         known_condition = next((c for c in conditions if isinstance(c, Known)), None)
         others = [c for c in conditions if not isinstance(c, Known)]
-        if known_condition is not None and known_condition.values.dim() == 2:
-            if known_condition.values.shape[0] not in (1, n):
-                raise ValueError(f"known has {known_condition.values.shape[0]} rows; give 1 or n={n}")
         generator = make_generator(seed, self.device)
         stream = _Stream(known=known_condition, conditions=others, log_q=torch.zeros(n, device=self.device))
         outputs = self._run(stream, None, generator, depth)
@@ -535,8 +547,12 @@ class DRMM(SaveLoadMixin, nn.Module):
         """Estimated log-density per row, ``(N,)``: an importance-sampling estimate, not exact.
 
         ``p̂(x) = (1/P) Σ_p p̂_p(x)`` over ``n_passes`` single-sample estimates (paper 001 §3.3), averaged
-        in probability space. It is unbiased for p(x) only up to the truncated proposal (α_t = 0.05
-        drops unlikely latent paths), so it tends to err low; use :meth:`log_prob_passes` for the spread.
+        in probability space. It tends to err low: the truncated proposal (α_t = 0.05) never visits
+        unlikely latent paths, and the log of an average of noisy estimates is biased low (Jensen); more
+        passes shrink the second effect. Use :meth:`log_prob_passes` for the spread.
+
+        Compared with the reference code's numbers, these values include −(D/2)·log 2π and use the mask
+        linearly in both Gaussian terms (paper 001 Eq. 11; the code squares it in the distance).
         """
         passes = self.log_prob_passes(x, n_passes, upto_layer, seed)
         return torch.logsumexp(passes, dim=0) - math.log(passes.shape[0])
@@ -573,9 +589,7 @@ class DRMM(SaveLoadMixin, nn.Module):
 # ---------------------------------------------------------------------- small helpers
 def _data_condition(data: torch.Tensor) -> Known:
     """All variables known with weight 1: the training / likelihood view of a batch."""
-    known = object.__new__(Known)
-    known.values, known.mask, known.weight = data, torch.ones_like(data[0]), 1.0
-    return known
+    return Known.fully_observed(data)
 
 
 def _batch_size(stream: _Stream) -> int:
@@ -606,5 +620,3 @@ def _gumbel_argmax(log_probs: torch.Tensor, generator: torch.Generator | None) -
     gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
     return torch.argmax(log_probs + gumbel, dim=1)
 
-
-_ = LOG_FLOOR  # re-exported for readers: the floor that keeps infeasible components finite

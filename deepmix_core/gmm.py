@@ -29,8 +29,13 @@ COVARIANCE_TYPES = ("isotropic", "diag")
 INIT_METHODS = ("kmeans++", "data")
 
 
-def _as_data(x, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Validate a data matrix (N, D) of finite numbers and move it to ``device``."""
+def _as_data(x, device: torch.device, dtype: torch.dtype | None = torch.float32) -> torch.Tensor:
+    """Validate a data matrix (N, D) of finite numbers and move it to ``device``.
+
+    ``dtype=None`` keeps float64 input in float64 and turns everything else into float32.
+    """
+    if dtype is None:
+        dtype = torch.float64 if getattr(x, "dtype", None) in (torch.float64, np.float64) else torch.float32
     x = torch.as_tensor(x, dtype=dtype).to(device)
     if x.dim() != 2:
         raise ValueError(f"data must be a matrix (N, D), got shape {tuple(x.shape)}")
@@ -71,6 +76,9 @@ class GMM(SaveLoadMixin, nn.Module):
         Added to every variance for numerical stability (as scikit-learn's ``reg_covar``).
     n_features : int, optional
         Data dimension; known after ``fit`` (given when loading a saved model).
+
+    The model computes in float32, or in float64 when ``fit`` gets float64 data (use that when clusters
+    sit far from the origin relative to their spread: the expanded squares lose digits in float32).
 
     Attributes (after ``fit``; numpy, named as in scikit-learn)
     ----------
@@ -123,12 +131,12 @@ class GMM(SaveLoadMixin, nn.Module):
     def device(self) -> torch.device:
         return self.means.device
 
-    def _allocate(self, dim: int) -> None:
+    def _allocate(self, dim: int, dtype: torch.dtype = torch.float32) -> None:
         k = self.n_components
         var_shape = (k,) if self.covariance == "isotropic" else (k, dim)
-        self.means = torch.zeros(k, dim, device=self.device)
-        self.variances = torch.ones(var_shape, device=self.device)
-        self.log_weights = torch.full((k,), -math.log(k), device=self.device)
+        self.means = torch.zeros(k, dim, device=self.device, dtype=dtype)
+        self.variances = torch.ones(var_shape, device=self.device, dtype=dtype)
+        self.log_weights = torch.full((k,), -math.log(k), device=self.device, dtype=dtype)
 
     def _check_fitted(self) -> None:
         if self.n_features is None:
@@ -156,7 +164,7 @@ class GMM(SaveLoadMixin, nn.Module):
     def log_prob(self, x) -> torch.Tensor:
         """Exact log-density ``log Σ_k w_k N(x | μ_k, C_k)`` per row, shape ``(N,)``."""
         self._check_fitted()
-        x = _as_data(x, self.device)
+        x = _as_data(x, self.device, self.means.dtype)
         self._check_width(x)
         return torch.logsumexp(self.component_log_prob(x) + self.log_weights, dim=1)
 
@@ -178,16 +186,17 @@ class GMM(SaveLoadMixin, nn.Module):
 
         Stops early when the mean log-likelihood improves by less than ``tol`` between iterations.
         """
-        x = _as_data(x, self.device)
+        x = _as_data(x, self.device, dtype=None)  # float64 data gives a float64 model
         if x.shape[0] < self.n_components:
             raise ValueError(f"need at least n_components={self.n_components} rows, got {x.shape[0]}")
         if iterations < 1:
             raise ValueError(f"iterations must be ≥ 1, got {iterations}")
         generator = make_generator(seed, self.device)
-        # Work on centred data so that E[x²] − μ² loses no precision in float32.
+        # Centre the data: E[x²] − μ² (used by the M-step) loses less precision near the origin. Clusters
+        # far from the global mean relative to their spread still lose digits in float32: pass float64 data.
         shift = x.mean(0)
         centred = x - shift
-        self._allocate(x.shape[1])
+        self._allocate(x.shape[1], x.dtype)
         self._initialise(centred, generator)
         history = History()
         previous, start = -math.inf, time.perf_counter()
@@ -272,21 +281,22 @@ class GMM(SaveLoadMixin, nn.Module):
         self._check_fitted()
         if not (isinstance(n, int) and n >= 1):
             raise ValueError(f"n must be a positive integer, got {n!r}")
-        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints)
+        dtype = self.means.dtype
+        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints, n, dtype)
         generator = make_generator(seed, self.device)
         variances = self._component_variances()
         logits = self.log_weights.expand(n, -1)
         extra = total_log_multiplier(conditions, self.means, variances)
         if extra is not None:
             logits = logits + extra  # w'_k ∝ w_k c_k
-        gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator, device=self.device)))
+        gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator, device=self.device, dtype=dtype)))
         component = torch.argmax(logits + gumbel, dim=1)  # Gumbel-max draw from softmax(logits)
         mean = self.means[component]
         var = variances.expand_as(self.means)[component]
         for condition in conditions:
             if isinstance(condition, GaussianPrior):
                 mean, var = _apply_prior_exactly(condition, mean, var)
-        noise = torch.randn(mean.shape, generator=generator, device=self.device)
+        noise = torch.randn(mean.shape, generator=generator, device=self.device, dtype=dtype)
         x = mean + torch.sqrt(var) * noise
         for condition in conditions:
             if isinstance(condition, Known):
@@ -315,7 +325,7 @@ class GMM(SaveLoadMixin, nn.Module):
 
     def _prepare_for_state(self, payload: dict) -> None:
         if payload["config"].get("n_features") is not None:
-            self._allocate(payload["config"]["n_features"])
+            self._allocate(payload["config"]["n_features"], payload["state"]["means"].dtype)
 
     def extra_repr(self) -> str:
         return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"

@@ -14,7 +14,8 @@ For a set of points ``S`` and an integer ``k``, approximate the *manifold*
     manifold(S) = union over s in S of  Ball(s, r_k(s)),
 
 where ``r_k(s)`` is the distance from ``s`` to its k-th nearest neighbour in
-``S`` (``s`` itself does not count as a neighbour). A point ``x`` is *inside*
+``S`` (``s`` itself does not count as a neighbour, but an exact duplicate of
+``s`` does, at distance 0 — as in the reference implementation). A point ``x`` is *inside*
 the manifold when ``||x - s|| <= r_k(s)`` for at least one ``s`` in ``S``.
 
 With real samples ``R`` and generated samples ``G``:

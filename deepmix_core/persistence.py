@@ -23,7 +23,6 @@ class SaveLoadMixin:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"model": type(self).__name__, "config": dict(self.config), "state": self.state_dict()}
-        payload.update(self._extra_state_to_save())
         torch.save(payload, path)
         return path
 
@@ -37,9 +36,6 @@ class SaveLoadMixin:
         model._prepare_for_state(payload)
         model.load_state_dict(payload["state"])
         return model
-
-    def _extra_state_to_save(self) -> dict:
-        return {}
 
     def _prepare_for_state(self, payload: dict) -> None:
         """Hook: allocate parameters whose shapes are only known after fitting."""

@@ -1,4 +1,4 @@
-"""Small run-time helpers: quick-mode budgets, progress bars, random generators, devices."""
+"""Small run-time helpers: quick-mode budgets, progress bars, random generators."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TypeVar
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["budget", "quick_mode", "progress_bar", "make_generator", "pick_device"]
+__all__ = ["budget", "quick_mode", "progress_bar", "make_generator"]
 
 T = TypeVar("T")
 
@@ -38,10 +38,3 @@ def make_generator(seed: int | None, device: torch.device) -> torch.Generator | 
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
-
-
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -66,6 +66,7 @@ def plot_density(
     cmap: str = "viridis",
     title: str | None = None,
     gamma: float = 0.5,
+    seed: int = 0,
 ):
     """Heatmap of the model density, with optional data, samples and conditioning drawn on top.
 
@@ -79,6 +80,7 @@ def plot_density(
     conditions : dict with optional keys ``known``, ``priors``, ``constraints`` (drawn, not applied)
     upto_layer, n_passes : DRMM only — density of the first layers, passes of the estimate
     cmap : colour map; gamma : exponent of the power-law colour scale (< 1 shows thin structures)
+    seed : DRMM only — seed of the density estimate's passes
     title : axis title
 
     Returns
@@ -87,7 +89,7 @@ def plot_density(
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    xs, ys, density = density_grid(model, extent, resolution, **_density_kwargs(model, upto_layer, n_passes))
+    xs, ys, density = density_grid(model, extent, resolution, **_density_kwargs(model, upto_layer, n_passes, seed))
     ax.imshow(
         density,
         origin="lower",
@@ -167,6 +169,7 @@ def plot_depth_row(
             conditions=conditions,
             upto_layer=depth if is_drmm(model) else None,
             n_passes=n_passes,
+            seed=seed,
         )
     axes[0, 0].set_ylabel("samples\n$x_2$")
     axes[1, 0].set_ylabel("density\n$x_2$")

@@ -157,7 +157,7 @@ def plot_training(history, ax=None, smooth: int = 50, title: str | None = None):
         ax.axvline(boundary, color="0.4", linestyle="--", linewidth=1.0, gid="stage_boundary")
         ax.text(boundary, 0.98, f" stage {number}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
     ax.set_xlabel("training step")
-    ax.set_ylabel("loss (negative log-likelihood)" if smooth <= 1 else f"loss (moving average of {smooth})")
+    ax.set_ylabel("training loss" if smooth <= 1 else f"training loss (moving average of {smooth})")
     ax.set_title(title or "Training")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()

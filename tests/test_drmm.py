@@ -205,3 +205,16 @@ def test_fuzzed_conditions_never_give_nan(trained, angle, offset, weight, low, w
     )
     assert torch.isfinite(samples).all()
     assert not torch.isnan(scores).any()
+
+
+def test_wishes_must_hold_one_row_or_one_per_sample(trained):
+    with pytest.raises(ValueError, match="rows"):
+        trained.sample(5, priors=[GaussianPrior(torch.zeros(3, 2), [0.1, 0.1])])
+    with pytest.raises(ValueError, match="rows"):
+        trained.sample(5, known=torch.zeros(3, 2))
+    # one known row with a per-sample weight matrix: every sample conditions on its own variables
+    weights = torch.tensor([[1.0, 0.0]] * 2 + [[0.0, 1.0]] * 2)
+    samples = trained.sample(4, known=[0.3, 0.3], weight=weights, sort=False, seed=0)
+    assert samples.shape == (4, 2)
+    with pytest.raises(ValueError, match="init_rows"):
+        DRMM(2, 4).fit(torch.randn(10, 2), init_rows=1, progress=False)

@@ -277,3 +277,16 @@ def test_n_parameters_formula_in_higher_dimension():
     diag.fit(data, iterations=3, progress=False)
     assert iso.n_parameters() == 4 * 5 + 4 + 3
     assert diag.n_parameters() == 4 * 5 + 4 * 5 + 3
+
+
+def test_float64_data_gives_a_float64_model_that_resolves_far_clusters():
+    """Clusters at ±100 with σ = 0.01: float32 expansions lose the variance; float64 keeps it."""
+    rng = np.random.default_rng(0)
+    centres = rng.choice([-100.0, 100.0], size=4000)
+    data = np.stack([centres + 0.01 * rng.standard_normal(4000), 0.01 * rng.standard_normal(4000)], 1)
+    model = GMM(2, covariance="diag")
+    model.fit(torch.tensor(data, dtype=torch.float64), seed=0, progress=False)
+    assert model.means.dtype == torch.float64
+    assert np.allclose(np.sqrt(model.covariances_), 0.01, rtol=0.1)
+    samples = model.sample(100, known=[100.0, math.nan], seed=0)
+    assert samples.dtype == torch.float64 and torch.all(samples[:, 0] == 100.0)

@@ -9,9 +9,10 @@ and shape ``(N, 2)`` with coordinates roughly inside ``[-1, 1]``.
 Datasets
 --------
 swiss_roll
-    A spiral ``x = 0.5 * theta * (sin theta, cos theta)``. Points are denser
-    towards the outer end of the spiral (the density of ``theta`` grows
-    linearly), as in the DRMM reference code.
+    A spiral ``x = 0.5 * theta * (sin theta, cos theta)`` with ``theta`` drawn
+    with density growing linearly, as in the DRMM reference code; since the arc
+    length per unit ``theta`` also grows linearly, points are spread about
+    evenly along the curve.
 sierpinski
     The corners of all small triangles of a recursively subdivided triangle:
     a fractal with a lot of fine structure, which makes it hard to model.
