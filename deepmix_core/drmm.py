@@ -228,9 +228,14 @@ class DRMM(SaveLoadMixin, nn.Module):
     def device(self) -> torch.device:
         return self._device_anchor.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating type of the parameters (float32 unless the model was converted, e.g. ``model.double()``)."""
+        return self._device_anchor.dtype
+
     def _build(self, dim: int) -> None:
         self.layers = nn.ModuleList(DRMMLayer(i, self.n_components, dim) for i in range(self.n_layers))
-        self.layers.to(self.device)
+        self.layers.to(device=self.device, dtype=self.dtype)
 
     def _check_fitted(self) -> None:
         if self.n_features is None:
@@ -270,7 +275,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         batch = _batch_size(stream)
         # C[i, k]: masked Gaussian log-likelihood of the residual (paper 001 Eq. 11)
         data_term = stream.known.log_multiplier(means, variance) if stream.known is not None else None
-        logits = torch.zeros(batch, layer.n_components, device=means.device) if data_term is None else data_term
+        logits = means.new_zeros(batch, layer.n_components) if data_term is None else data_term
         extra = total_log_multiplier(stream.conditions, means, variance)  # priors and constraints (§3.5)
         if extra is not None:
             logits = logits + extra
@@ -283,7 +288,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         log_w = torch.log_softmax(layer.mixture_logits, 0) if use_weights else -math.log(layer.n_components)
         full = logits + log_w + (latent_term if latent_term is not None else 0.0)
         full = full.expand(batch, -1)  # a single known row or wish applies to every sample
-        log_q_in = stream.log_q if stream.log_q is not None else torch.zeros(batch, device=means.device)
+        log_q_in = stream.log_q if stream.log_q is not None else means.new_zeros(batch)
         # importance-sampled density of the first l layers: log Σ_k exp L[k] − Σ_{j<l} log q(h_j) (Eq. 10)
         log_p = torch.logsumexp(full, dim=1) - log_q_in
 
@@ -364,7 +369,7 @@ class DRMM(SaveLoadMixin, nn.Module):
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         if iterations < 1 or batch_size < 1 or not lr > 0:
             raise ValueError("iterations and batch_size must be ≥ 1 and lr > 0")
-        data = _as_data(x, self.device)
+        data = _as_data(x, self.device, self.dtype)
         if data.shape[0] < 2:
             raise ValueError("need at least 2 rows to train")
         if init_rows < 2:
@@ -447,9 +452,10 @@ class DRMM(SaveLoadMixin, nn.Module):
         for layer in self.layers:
             inputs = stream.known.values
             centre, spread = inputs.mean(0), inputs.std(0, unbiased=False)
-            z = torch.randn(layer.means.shape, generator=generator, device=self.device)
+            z = torch.randn(layer.means.shape, generator=generator, device=self.device, dtype=self.dtype)
             while (z.abs() > 2).any():  # redraw beyond ±2 sd, as TensorFlow's truncated normal
-                z = torch.where(z.abs() > 2, torch.randn(z.shape, generator=generator, device=self.device), z)
+                redraw = torch.randn(z.shape, generator=generator, device=self.device, dtype=self.dtype)
+                z = torch.where(z.abs() > 2, redraw, z)
             layer.means.copy_(centre + spread * z)
             layer.log_var.fill_(math.log(0.1 / layer.n_components ** (1.0 / layer.dim)))
             layer.mixture_logits.zero_()
@@ -494,16 +500,21 @@ class DRMM(SaveLoadMixin, nn.Module):
         if not (isinstance(n, int) and n >= 1):
             raise ValueError(f"n must be a positive integer, got {n!r}")
         depth = self._check_depth(upto_layer)
-        conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints, n=n)
+        conditions = as_condition_list(
+            self.n_features, self.device, known, weight, priors, constraints, n=n, dtype=self.dtype
+        )
         known_condition = next((c for c in conditions if isinstance(c, Known)), None)
         others = [c for c in conditions if not isinstance(c, Known)]
         generator = make_generator(seed, self.device)
-        stream = _Stream(known=known_condition, conditions=others, log_q=torch.zeros(n, device=self.device))
+        log_q = torch.zeros(n, device=self.device, dtype=self.dtype)
+        stream = _Stream(known=known_condition, conditions=others, log_q=log_q)
         outputs = self._run(stream, None, generator, depth)
         samples = outputs[-1].stream.total
         if noise:
             sigma = self.layers[depth - 1].variance.sqrt()
-            samples = samples + sigma * torch.randn(samples.shape, generator=generator, device=self.device)
+            samples = samples + sigma * torch.randn(
+                samples.shape, generator=generator, device=self.device, dtype=self.dtype
+            )
         scores = outputs[-1].log_p
         if sort:
             order = torch.argsort(scores, descending=True)
@@ -529,7 +540,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         uncertain a single pass is.
         """
         self._check_fitted()
-        data = _as_data(x, self.device)
+        data = _as_data(x, self.device, self.dtype)
         if data.shape[1] != self.n_features:
             raise ValueError(f"x has {data.shape[1]} columns but the model has {self.n_features}")
         if n_passes < 1:
@@ -561,7 +572,7 @@ class DRMM(SaveLoadMixin, nn.Module):
     def trace(self, x, seed: int | None = 0) -> list[LayerTrace]:
         """Per-layer inputs, residuals, chosen components and centroids for the rows of ``x``."""
         self._check_fitted()
-        data = _as_data(x, self.device)
+        data = _as_data(x, self.device, self.dtype)
         stream = _Stream(known=_data_condition(data), conditions=[])
         traces = []
         for index, output in enumerate(self._run(stream, None, make_generator(seed, self.device))):
@@ -616,7 +627,7 @@ def _detached(stream: _Stream) -> _Stream:
 
 def _gumbel_argmax(log_probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Draw one category per row from ``softmax(log_probs)`` with the Gumbel-max trick."""
-    uniform = torch.rand(log_probs.shape, generator=generator, device=log_probs.device)
+    uniform = torch.rand(log_probs.shape, generator=generator, device=log_probs.device, dtype=log_probs.dtype)
     gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
     return torch.argmax(log_probs + gumbel, dim=1)
 

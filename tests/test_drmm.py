@@ -218,3 +218,12 @@ def test_wishes_must_hold_one_row_or_one_per_sample(trained):
     assert samples.shape == (4, 2)
     with pytest.raises(ValueError, match="init_rows"):
         DRMM(2, 4).fit(torch.randn(10, 2), init_rows=1, progress=False)
+
+
+def test_double_precision_model(roll):
+    model = DRMM(2, 4).double()
+    model.fit(roll[:500], iterations=30, batch_size=32, progress=False)
+    assert model.layers[0].means.dtype == torch.float64
+    samples = model.sample(20, known=[0.1, NAN], constraints=[Inequality([1.0, 0.0], 0.0)], seed=0)
+    assert samples.dtype == torch.float64
+    assert model.log_prob(roll[:10], n_passes=2).dtype == torch.float64
