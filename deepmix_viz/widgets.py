@@ -73,6 +73,9 @@ class ConditioningExplorer:
     extent : (x_min, x_max, y_min, y_max) of the plot and of the position sliders
     n_samples : initial number of samples
     seed : sampling seed (the same controls always give the same samples)
+    noise : DRMM only — ``False`` (default, as in the paper's figures except Fig. 2) shows the bare sums of
+        chosen means, at most K^depth distinct points; ``True`` adds the last used layer's N(0, σ²) so the
+        cloud looks like the density
 
     Attributes
     ----------
@@ -89,10 +92,12 @@ class ConditioningExplorer:
     >>> explorer.update(ineq_on=True, ineq_angle=90)           # doctest: +SKIP  (x2 > 0)
     """
 
-    def __init__(self, model, data=None, extent=DEFAULT_EXTENT, n_samples: int = 500, seed: int = 0) -> None:
+    def __init__(
+        self, model, data=None, extent=DEFAULT_EXTENT, n_samples: int = 500, seed: int = 0, noise: bool = False
+    ) -> None:
         if getattr(model, "n_features", 2) != 2:
             raise ValueError(f"ConditioningExplorer shows 2-D models; this one has {model.n_features} variables")
-        self.model, self.extent, self.seed = model, tuple(extent), seed
+        self.model, self.extent, self.seed, self.noise = model, tuple(extent), seed, noise
         self.is_deep = is_drmm(model)
         self.samples: torch.Tensor | None = None
         self._updating = False
@@ -294,7 +299,9 @@ class ConditioningExplorer:
             for name, value in values.items():
                 self.controls[name].value = value
             conditions = self.conditions()
-            kwargs = {"sort": False, "upto_layer": int(self._value("depth"))} if self.is_deep else {}
+            kwargs = {}
+            if self.is_deep:
+                kwargs = {"sort": False, "upto_layer": int(self._value("depth")), "noise": self.noise}
             self.samples = self.model.sample(int(self._value("n_samples")), seed=self.seed, **kwargs, **conditions)
             self._redraw(conditions)
         finally:

@@ -151,3 +151,14 @@ def test_unknown_control_name_is_rejected(gmm):
     explorer = ConditioningExplorer(gmm)
     with pytest.raises(ValueError, match="unknown control"):
         explorer.update(known=0.3)
+
+
+def test_noise_option_spreads_drmm_samples_by_the_last_sigma(drmm, data):
+    bare = ConditioningExplorer(drmm, data, n_samples=300).update(depth=1)
+    noisy = ConditioningExplorer(drmm, data, n_samples=300, noise=True).update(depth=1)
+    centroids = drmm.centroids[0]
+    bare_distance = (bare[:, None, :] - centroids[None]).norm(dim=-1).min(1).values
+    noisy_distance = (noisy[:, None, :] - centroids[None]).norm(dim=-1).min(1).values
+    assert bare_distance.max() < 1e-5  # depth 1 without noise: every sample is one of the layer's means
+    sigma = drmm.sigmas[0]
+    assert 0.5 * sigma < noisy_distance.median() < 2.5 * sigma
