@@ -8,6 +8,7 @@ from .conditions import condition_kwargs_to_lists, draw_conditions
 from .density import density_grid, plot_density, plot_depth_row
 from .gmm_plots import plot_gmm_components, reweighted_weights
 from .layers import plot_centroids, plot_residual_maps, plot_training
+from .notebook import setup_notebook
 from .widgets import ConditioningExplorer
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "plot_residual_maps",
     "plot_training",
     "reweighted_weights",
+    "setup_notebook",
 ]

@@ -76,16 +76,14 @@ from deepmix_viz import (
     plot_density,
     plot_gmm_components,
     reweighted_weights,
+    setup_notebook,
 )
 
 EM_ITERATIONS = budget(full=300, quick=100)  # EM stops earlier once the log-likelihood settles
 K_SWEEP = budget(full=[4, 8, 16, 32, 64], quick=[4, 16, 64])
 N_SAMPLES = 2000
 SEED = 0
-torch.manual_seed(SEED)
-np.random.seed(SEED)
-torch.set_num_threads(1)  # the models are tiny: one CPU thread is as fast and avoids thread contention
-plt.rcParams["figure.dpi"] = 80  # smaller PNGs: the saved notebook stays light on GitHub
+setup_notebook(seed=SEED)  # seeds torch and numpy, one CPU thread (tiny models), compact 80-dpi figures
 """),
         md(r"""
 ## 1. The data
@@ -392,6 +390,7 @@ from deepmix_viz import (
     plot_depth_row,
     plot_residual_maps,
     plot_training,
+    setup_notebook,
 )
 
 ITERATIONS = budget(full=12_000, quick=400)
@@ -399,10 +398,7 @@ BATCH_SIZE = 64
 LEARNING_RATE = 0.005
 N_PASSES = budget(full=32, quick=8)  # importance-sampling passes of the log-likelihood estimate
 SEED = 0
-torch.manual_seed(SEED)
-np.random.seed(SEED)
-torch.set_num_threads(1)  # the models are tiny: one CPU thread is as fast and avoids thread contention
-plt.rcParams["figure.dpi"] = 80  # smaller PNGs: the saved notebook stays light on GitHub
+setup_notebook(seed=SEED)  # seeds torch and numpy, one CPU thread (tiny models), compact 80-dpi figures
 """),
         md(r"""
 ## 1. Data and model
@@ -642,7 +638,7 @@ from IPython.display import display
 from deepmix_core import DRMM, GMM, budget, quick_mode
 from deepmix_core.data import sierpinski
 from deepmix_core.metrics import precision_recall
-from deepmix_viz import plot_density, plot_depth_row
+from deepmix_viz import plot_density, plot_depth_row, setup_notebook
 
 N_LAYERS, N_COMPONENTS = 5, 3
 ITERATIONS = budget(full=12_000, quick=400)
@@ -650,10 +646,7 @@ BATCH_SIZE = 64
 N_SAMPLES = 2000
 N_PASSES = budget(full=32, quick=8)
 SEED = 0
-torch.manual_seed(SEED)
-np.random.seed(SEED)
-torch.set_num_threads(1)  # the models are tiny: one CPU thread is as fast and avoids thread contention
-plt.rcParams["figure.dpi"] = 80  # smaller PNGs: the saved notebook stays light on GitHub
+setup_notebook(seed=SEED)  # seeds torch and numpy, one CPU thread (tiny models), compact 80-dpi figures
 """),
         md(r"""
 ## 1. Data and model
@@ -812,6 +805,7 @@ import torch
 from deepmix_core import DRMM, GMM, budget, quick_mode
 from deepmix_core.data import sierpinski, swiss_roll
 from deepmix_core.metrics import precision_recall
+from deepmix_viz import setup_notebook
 
 ONE_LAYER_SIZES = budget(full=[16, 32, 64, 128], quick=[8, 16])  # K of the 1-layer models
 DEPTHS = budget(full=[1, 2, 3, 4], quick=[1, 2])
@@ -819,10 +813,7 @@ ITERATIONS = budget(full=3000, quick=150)
 N_SAMPLES = 2000
 N_PASSES = budget(full=16, quick=4)
 SEED = 0
-torch.manual_seed(SEED)
-np.random.seed(SEED)
-torch.set_num_threads(1)  # the models are tiny: one CPU thread is as fast and avoids thread contention
-plt.rcParams["figure.dpi"] = 80  # smaller PNGs: the saved notebook stays light on GitHub
+setup_notebook(seed=SEED)  # seeds torch and numpy, one CPU thread (tiny models), compact 80-dpi figures
 """),
         md(r"""
 ## 1. Matching parameter counts
