@@ -1,27 +1,50 @@
 """deepmix_viz: figures and widgets for the models of ``deepmix_core`` (it draws, it never trains).
 
 Static figures use matplotlib (they render as PNG on GitHub); the interactive
-:class:`ConditioningExplorer` uses ipywidgets and a plotly ``FigureWidget``.
+:class:`ConditioningExplorer` and :class:`IKExplorer` use ipywidgets and a plotly ``FigureWidget``.
 """
 
 from .conditions import condition_kwargs_to_lists, draw_conditions
 from .density import density_grid, plot_density, plot_depth_row
 from .gmm_plots import plot_gmm_components, reweighted_weights
+from .ik_explorer import IKExplorer, reachable_extent
 from .layers import plot_centroids, plot_residual_maps, plot_training
 from .notebook import setup_notebook
+from .rigs import (
+    AxisBound,
+    axis_bound,
+    draw_inequalities,
+    draw_pose,
+    draw_poses,
+    draw_targets,
+    plot_effector_errors,
+    plot_ik_figure,
+    plot_ik_panel,
+)
 from .widgets import ConditioningExplorer
 
 __all__ = [
+    "AxisBound",
     "ConditioningExplorer",
+    "IKExplorer",
+    "axis_bound",
     "condition_kwargs_to_lists",
     "density_grid",
     "draw_conditions",
+    "draw_inequalities",
+    "draw_pose",
+    "draw_poses",
+    "draw_targets",
     "plot_centroids",
     "plot_density",
     "plot_depth_row",
+    "plot_effector_errors",
     "plot_gmm_components",
+    "plot_ik_figure",
+    "plot_ik_panel",
     "plot_residual_maps",
     "plot_training",
+    "reachable_extent",
     "reweighted_weights",
     "setup_notebook",
 ]
