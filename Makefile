@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test figures bench lint clean
+.PHONY: lab test figures bench pretrained lint clean
 
 # Create the virtual environment and install the package with notebook and test extras.
 # Re-runs only when pyproject.toml changes.
@@ -25,6 +25,9 @@ test: $(STAMP)  ## unit tests, then every notebook in quick mode under nbval
 
 figures: $(STAMP)  ## execute every notebook (full budgets) and write HTML + PNG gallery to build/
 	$(BIN)/python scripts/make_figures.py
+
+pretrained: $(STAMP)  ## retrain the small IK models shipped in deepmix_core/pretrained/ (~10 min on a CPU)
+	$(BIN)/python scripts/train_pretrained.py
 
 bench: $(STAMP)  ## print the benchmark figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
