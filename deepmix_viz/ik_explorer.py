@@ -387,7 +387,7 @@ class IKExplorer:
         summary = self.summary()
         parts = []
         if math.isfinite(summary["best_error"]):
-            parts.append(f"best sample: error {100 * summary['best_error']:.1f}% of height")
+            parts.append(f"best sample: error {100 * summary['best_error']:.1f}% of {self.rig.size_name}")
         else:
             parts.append("no targets: unconditional samples")
         if summary["n_constraints"]:
@@ -397,7 +397,7 @@ class IKExplorer:
                 f"of samples (best: {met})"
             )
         if summary["polished_error"] is not None:
-            parts.append(f"after CCD: {100 * summary['polished_error']:.2f}% of height")
+            parts.append(f"after CCD: {100 * summary['polished_error']:.2f}% of {self.rig.size_name}")
         parts.append(f"{summary['n_samples']} samples in {summary['time_ms']:.0f} ms")
         return "<br>".join(parts)
 

@@ -259,13 +259,13 @@ def draw_inequalities(
 
 
 # ---------------------------------------------------------------------- IK panels
-def _solution_summary(solution, constraints) -> str:
+def _solution_summary(solution, constraints, size_name: str = "height") -> str:
     """Text lines for a panel: best sample's target error, constraint satisfaction, polished error."""
     height = solution.height
     lines = []
     best_error = float(solution.errors[0])
     if math.isfinite(best_error):
-        lines.append(f"best: error {100 * best_error / height:.1f}% of height")
+        lines.append(f"best: error {100 * best_error / height:.1f}% of {size_name}")
     else:
         lines.append("no targets")
     if len(constraints):
@@ -273,7 +273,11 @@ def _solution_summary(solution, constraints) -> str:
         answer = "yes" if bool(solution.satisfied[0]) else "no"
         lines.append(f"constraints met: {answer} ({met}/{len(solution.satisfied)} samples)")
     if solution.polished_error is not None:
-        lines.append(f"CCD polished: {100 * float(solution.polished_error) / height:.1f}% of height")
+        polished = float(solution.polished_error)
+        parts = [f"{100 * polished / height:.2f}% of {size_name}"] if math.isfinite(polished) else []
+        if len(constraints) and solution.polished_satisfied is not None:
+            parts.append("constraints " + ("met" if bool(solution.polished_satisfied) else "not met"))
+        lines.append("CCD polished: " + ", ".join(parts))
     return "\n".join(lines)
 
 
@@ -314,7 +318,7 @@ def plot_ik_panel(
     ax.text(
         0.02,
         0.98,
-        _solution_summary(solution, constraints),
+        _solution_summary(solution, constraints, getattr(rig, "size_name", "height")),
         transform=ax.transAxes,
         fontsize=7,
         va="top",

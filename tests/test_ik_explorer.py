@@ -93,7 +93,7 @@ def test_target_update_solves_and_moves_the_marker(arm_explorer, arm):
     markers = trace(arm_explorer, "targets")
     assert list(markers.x) == [0.5] and list(markers.y) == [0.3] and list(markers.text) == ["hand"]
     assert arm_explorer.summary()["best_error"] == pytest.approx(solution.errors[0].item() / arm.height)
-    assert "% of height" in arm_explorer.status.value
+    assert "% of reach" in arm_explorer.status.value  # the arm measures errors against its reach
     arm_explorer.controls["hand_x"].value = -0.4  # as if the slider were dragged: the callback redraws
     assert list(trace(arm_explorer, "targets").x) == [-0.4]
     assert arm_explorer.targets() == {"hand": (-0.4, 0.3)}

@@ -197,7 +197,7 @@ def test_plot_ik_panel_draws_samples_polish_targets_and_summary(humanoid, humano
     assert f"{100 * solution.errors[0].item() / 1.45:.1f}% of height" in box
     met = int(solution.satisfied.sum())
     assert f"({met}/64 samples)" in box and ("yes" if solution.satisfied[0] else "no") in box
-    assert f"CCD polished: {100 * solution.polished_error.item() / 1.45:.1f}%" in box
+    assert f"CCD polished: {100 * solution.polished_error.item() / 1.45:.2f}% of height" in box
     assert {"rHand", "lFoot", "rFoot"} <= set(texts)
 
 
@@ -259,3 +259,14 @@ def test_plot_effector_errors_ecdf_and_histogram():
         plot_effector_errors(errors, 0.0)
     with pytest.raises(ValueError, match="finite"):
         plot_effector_errors(torch.full((3,), float("nan")), 1.45)
+
+
+def test_plot_ik_panel_polish_without_targets_reports_constraints_not_nan(humanoid, humanoid_model):
+    constraints = [below(humanoid, p, 1.2) for p in FIVE]
+    solution = solve(humanoid_model, humanoid, None, constraints=constraints, n_samples=16, seed=0, polish=True)
+    _, ax = plt.subplots()
+    plot_ik_panel(ax, humanoid, solution, None, constraints)
+    box = next(t.get_text() for t in ax.texts if t.get_text().startswith("no targets"))
+    assert "nan" not in box
+    expected = "met" if bool(solution.polished_satisfied) else "not met"
+    assert f"CCD polished: constraints {expected}" in box

@@ -124,6 +124,7 @@ class Rig:
         self.com_divisor = com_divisor
         self.com_closed_polyline = com_closed_polyline
         self.height = float(height)
+        self.size_name = "height"  # what ``height`` measures, for labels ("reach" for an arm)
         self._bone_index = {name: i for i, name in enumerate(names)}
         self._parents = [self._bone_index[b.parent] if b.parent else -1 for b in bones]
         self.angle_bones = [b.name for b in bones if keep_fixed_angles or not b.is_fixed]
@@ -299,6 +300,7 @@ class Arm(Rig):
             )
         bones.append(Bone("hand", f"link{n_links - 1}", (link, 0.0), (0.0, 0.0)))
         super().__init__(bones, root_range=None, effectors=["hand"], keep_fixed_angles=False, height=length)
+        self.size_name = "reach"
         self.n_links = n_links
 
 
