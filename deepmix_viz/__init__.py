@@ -1,11 +1,21 @@
 """deepmix_viz: figures and widgets for the models of ``deepmix_core`` (it draws, it never trains).
 
-Static figures use matplotlib (they render as PNG on GitHub); the interactive
-:class:`ConditioningExplorer` and :class:`IKExplorer` use ipywidgets and a plotly ``FigureWidget``.
+Static figures (2-D densities, training curves, image grids, confusion matrices) use matplotlib (they render
+as PNG on GitHub); the interactive :class:`ConditioningExplorer` and :class:`IKExplorer` use ipywidgets and a
+plotly ``FigureWidget``.
 """
 
 from .conditions import condition_kwargs_to_lists, draw_conditions
 from .density import density_grid, plot_density, plot_depth_row
+from .flow_plots import (
+    make_image_grid,
+    plot_confusion,
+    plot_image_grid,
+    plot_interpolation,
+    plot_nll_curves,
+    plot_responsibilities,
+    plot_samples_per_component,
+)
 from .gmm_plots import plot_gmm_components, reweighted_weights
 from .ik_explorer import IKExplorer, reachable_extent
 from .layers import plot_centroids, plot_residual_maps, plot_training
@@ -35,14 +45,21 @@ __all__ = [
     "draw_pose",
     "draw_poses",
     "draw_targets",
+    "make_image_grid",
     "plot_centroids",
+    "plot_confusion",
     "plot_density",
     "plot_depth_row",
     "plot_effector_errors",
     "plot_gmm_components",
     "plot_ik_figure",
     "plot_ik_panel",
+    "plot_image_grid",
+    "plot_interpolation",
+    "plot_nll_curves",
     "plot_residual_maps",
+    "plot_responsibilities",
+    "plot_samples_per_component",
     "plot_training",
     "reachable_extent",
     "reweighted_weights",
