@@ -7,7 +7,7 @@ Three sources, from most to least available:
   (the full test set ``t10k`` and a leak-free 5,000-image training subset ``train5k``, IDX format).
   A fresh clone of the repository does not have them; set ``$DEEPMIX_SHARED_MNIST`` to a folder that holds
   the four files, or use :func:`load_torchvision`.
-* :func:`load_torchvision` — MNIST, FashionMNIST and SVHN through torchvision (an optional dependency), under
+* :func:`load_torchvision` — MNIST, FashionMNIST and SVHN through torchvision (installed with deepmix), under
   one cached root. It only downloads when asked to (``download=True``).
 
 Images come back as ``uint8`` tensors of shape (N, C, H, W) with int64 labels (the digits as floats in
@@ -190,7 +190,7 @@ def load_torchvision(
         import torchvision.datasets
     except ImportError as err:
         raise ImportError(
-            "load_torchvision needs torchvision, which deepmix does not install: pip install torchvision"
+            "load_torchvision needs torchvision (a deepmix dependency that is missing here): pip install torchvision"
         ) from err
     folder = Path(root).expanduser() if root is not None else _default_data_root()
     dataset_class = getattr(torchvision.datasets, name)
