@@ -181,7 +181,8 @@ def nll_table(args) -> list[dict]:
     print(f"   paper 004 Table I (GenMM, lowest training NLL, MNIST 32×32, 400 epochs on a GPU): {paper}")
     print(f"   ours: {description}, {args.epochs} CPU epochs — not converged, so compare "
           "the K rows with each other, not with the paper's values")
-    print("   LatMM shares one flow among its K components: its s/epoch hardly depends on K")
+    print("   LatMM shares one flow among its K components: its s/epoch hardly depends on K. A π entry near 0 is a "
+          "component that gets almost no data (it lost the early competition of exact EM)")
     return timings
 
 
@@ -218,7 +219,7 @@ def genmm_rows(x_train, y_train, x_test, y_test, spec, ks, epochs, args, what: s
         eval_seconds = time.process_time() - begin
         print(f"   {'GenMM per class':<28} {k:>2} {accuracy:9.4f} {seconds:9.1f}")
         n_classes = len(classifier.classes_)
-        timings.append({"what": f"{what} GenMM K={k} × {n_classes} classes, {len(x_train)} images",
+        timings.append({"what": f"{what} GenMM K={k} ×{n_classes} classes, {len(x_train)} images",
                         "flows": k, "epoch": seconds / epochs, "images": len(x_train),
                         "eval": eval_seconds * len(x_train) / len(x_test) / n_classes,  # one pass over the training set
                         "parameters": flow_parameters(classifier.models_[0])})
@@ -237,7 +238,7 @@ def digits_table(args) -> list[dict]:
           f"{args.batch_size}, t_EM={args.t_em}, uniform class prior; train s = CPU seconds for all classes")
     print(f"   {'model':<28} {'K':>2} {'accuracy':>9} {'train s':>9}")
     timings = genmm_rows(x_train, y_train, x_test, y_test, spec, args.digits_ks, args.digits_epochs, args,
-                         "2a 8×8 digits, vector flow 4×h32,")
+                         "2a digits, vector flow 4×h32,")
     peer_rows(x_train, y_train, x_test, y_test, args.digits_ks, args)
     return timings
 
@@ -282,10 +283,10 @@ def cost_table(timings: list[dict]) -> None:
     print("\n3. CPU time per epoch per component (flow), from the runs above")
     print("   train = fit's CPU s per epoch minus its per-epoch NLL pass over the training set, ÷ flows; "
           "ms/image = per training image and flow (one M-step forward+backward + the OLD model's E-step pass)")
-    print(f"   {'run':<60} {'params/flow':>11} {'s/epoch/flow':>12} {'ms/image':>9} {'NLL pass ms/image':>17}")
+    print(f"   {'run':<64} {'params/flow':>11} {'s/epoch/flow':>12} {'ms/image':>9} {'NLL pass ms/image':>17}")
     for row in timings:
         per_flow = max(row["epoch"] - row["eval"], 0.0) / row["flows"]
-        print(f"   {row['what']:<60} {row['parameters']:>11,} {per_flow:12.2f} {1000 * per_flow / row['images']:9.3f} "
+        print(f"   {row['what']:<64} {row['parameters']:>11,} {per_flow:12.2f} {1000 * per_flow / row['images']:9.3f} "
               f"{1000 * row['eval'] / row['flows'] / row['images']:17.3f}")
 
 
