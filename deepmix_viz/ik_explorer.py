@@ -9,6 +9,7 @@ line trace (bones separated by gaps), so a redraw stays fast even with 256 sampl
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -20,6 +21,7 @@ import torch
 from deepmix_core.data.kinematics import Arm, Humanoid, Rig
 from deepmix_core.ik import SELECTIONS, IKSolution, above, below, left_of, right_of, solve
 
+from ._controls import equal_aspect_figure, float_slider, int_slider
 from .rigs import axis_bound
 
 __all__ = ["IKExplorer", "reachable_extent"]
@@ -72,30 +74,8 @@ def pose_lines(rig: Rig, params: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return points[:, 0], points[:, 1]
 
 
-def _slider(description: str, low: float, high: float, value: float, step: float = 0.01) -> widgets.FloatSlider:
-    return widgets.FloatSlider(
-        value=min(max(value, low), high),
-        min=low,
-        max=high,
-        step=step,
-        description=description,
-        continuous_update=False,
-        readout_format=".2f",
-        style=SLIDER_STYLE,
-        layout=widgets.Layout(**SLIDER_LAYOUT),
-    )
-
-
-def _int_slider(description: str, low: int, high: int, value: int) -> widgets.IntSlider:
-    return widgets.IntSlider(
-        value=value,
-        min=low,
-        max=high,
-        description=description,
-        continuous_update=False,
-        style=SLIDER_STYLE,
-        layout=widgets.Layout(**SLIDER_LAYOUT),
-    )
+_slider = functools.partial(float_slider, label_width=SLIDER_STYLE["description_width"], width=SLIDER_LAYOUT["width"])
+_int_slider = functools.partial(int_slider, label_width=SLIDER_STYLE["description_width"], width=SLIDER_LAYOUT["width"])
 
 
 def _checkbox(description: str, value: bool = False) -> widgets.Checkbox:
@@ -237,17 +217,7 @@ class IKExplorer:
                 textfont={"color": "red", "size": 11},
             ),
         ]
-        figure = go.FigureWidget(data=traces)
-        figure.update_layout(
-            width=540,
-            height=560,
-            template="plotly_white",
-            margin={"l": 50, "r": 10, "t": 50, "b": 40},
-            xaxis={"range": [x0, x1], "title": "x", "constrain": "domain"},
-            yaxis={"range": [y0, y1], "title": "y", "scaleanchor": "x", "scaleratio": 1},
-            legend={"orientation": "h", "y": -0.12},
-        )
-        return figure
+        return equal_aspect_figure(traces, self.extent, width=540, height=560)
 
     def _build_layout(self) -> widgets.Box:
         c = self.controls

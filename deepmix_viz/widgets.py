@@ -17,6 +17,7 @@ import torch
 from deepmix_core.conditioning import Box, GaussianPrior, Inequality
 
 from ._common import DEFAULT_EXTENT, is_drmm, subsample, to_numpy
+from ._controls import equal_aspect_figure, float_slider
 from .conditions import invalid_side_polygon, line_in_extent
 
 __all__ = ["ConditioningExplorer"]
@@ -45,18 +46,7 @@ SLIDER_STYLE = {"description_width": "62px"}
 SLIDER_LAYOUT = {"width": "270px"}
 
 
-def _slider(description: str, low: float, high: float, value: float, step: float = 0.01) -> widgets.FloatSlider:
-    return widgets.FloatSlider(
-        value=value,
-        min=low,
-        max=high,
-        step=step,
-        description=description,
-        continuous_update=False,
-        readout_format=".2f",
-        style=SLIDER_STYLE,
-        layout=widgets.Layout(**SLIDER_LAYOUT),
-    )
+_slider = float_slider  # the shared slider, same width and label width
 
 
 def _checkbox(description: str) -> widgets.Checkbox:
@@ -199,17 +189,7 @@ class ConditioningExplorer:
                 x=[], y=[], mode="lines", name="prior 1σ, 2σ", visible=False, line={"color": "darkorange", "width": 2}
             )
         )
-        figure = go.FigureWidget(data=traces)
-        figure.update_layout(
-            width=520,
-            height=500,
-            template="plotly_white",
-            margin={"l": 50, "r": 10, "t": 50, "b": 40},
-            xaxis={"range": [x0, x1], "title": "x₁", "constrain": "domain"},
-            yaxis={"range": [y0, y1], "title": "x₂", "scaleanchor": "x", "scaleratio": 1},
-            legend={"orientation": "h", "y": -0.12},
-        )
-        return figure
+        return equal_aspect_figure(traces, self.extent, width=520, height=500, axis_titles=("x₁", "x₂"))
 
     def _build_layout(self) -> widgets.Box:
         c = self.controls
