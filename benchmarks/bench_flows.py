@@ -29,7 +29,7 @@ compare rows with each other, not with the paper's absolute numbers; differences
 ~0.5 % accuracy are within seed noise. Seconds are CPU time (``time.process_time``) with ``--threads``
 threads; they grow when other processes share the cores.
 
-Run ``python benchmarks/bench_flows.py`` (about 10 minutes on one core) or ``--quick`` for a smoke run.
+Run ``python benchmarks/bench_flows.py`` (about 15 minutes on one core) or ``--quick`` for a smoke run.
 """
 
 from __future__ import annotations
