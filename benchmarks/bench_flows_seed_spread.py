@@ -34,7 +34,11 @@ def main() -> None:
     add_common_arguments(parser)
     args = parser.parse_args()
     start(args)
-    images, _ = load_shared_mnist("test")
+    try:
+        images, _ = load_shared_mnist("test")
+    except FileNotFoundError as error:  # a user's clone has no ../shared: say so and leave make bench running
+        print(f"skipped: {error}")
+        return
     images = resize_images(images, 16)
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))
     x = dequantize(images, levels=256, seed=args.seed)
