@@ -1510,6 +1510,9 @@ fig.tight_layout()
 for $K$ = 1, 2, 4), and the components split the digits between them (the responsibilities below). LatMM
 barely moves with $K$ (1.97 → 1.96): its components start almost on top of each other (means drawn from
 $\mathcal N(0, 0.01^2)$, as in the paper) and separate slowly. Both curves are still falling after 30 epochs.
+These are single runs; `benchmarks/bench_flows_seed_spread.py` repeats them for three seeds: the gain from
+$K$ = 1 to 2 holds for every seed, while one GenMM $K$ = 4 run blows up (a component left with a few images
+overfits them), a reminder that a small component of a flow mixture needs enough data.
 For scale, paper 004 (Table I) reports 1.893 → 1.858 nats/pixel for $K$ = 1 → 7 on 32×32 MNIST after 400 GPU
 epochs; `benchmarks/bench_flows.py` measures ours on MNIST at 16×16.
 
