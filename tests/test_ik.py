@@ -6,8 +6,7 @@ import math
 import pytest
 import torch
 
-from deepmix_core import DRMM
-from deepmix_core.data.kinematics import Arm, Humanoid
+from deepmix_core.data.kinematics import Humanoid
 from deepmix_core.ik import (
     above,
     below,
@@ -23,23 +22,6 @@ from deepmix_core.ik import (
 )
 
 LIMB_TARGETS = ("rHand", "rFoot", "lFoot")
-
-
-@pytest.fixture(scope="module")
-def humanoid():
-    return Humanoid()
-
-
-@pytest.fixture(scope="module")
-def arm():
-    return Arm(4)
-
-
-@pytest.fixture(scope="module")
-def arm_model(arm):
-    model = DRMM(2, 16)
-    model.fit(arm.dataset(5000, seed=0), iterations=300, seed=0, progress=False)
-    return model
 
 
 def effector_targets(rig, params, names):

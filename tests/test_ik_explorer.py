@@ -7,36 +7,12 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from deepmix_core import DRMM, Inequality
-from deepmix_core.data.kinematics import Arm, Humanoid
+from deepmix_core import Inequality
+from deepmix_core.data.kinematics import Arm
 from deepmix_core.ik import IKSolution, target_errors
 from deepmix_viz import IKExplorer, axis_bound, reachable_extent
 
 GROUPS = ("head_below_on", "limbs_below_on", "above_ground_on", "corridor_on")
-
-
-@pytest.fixture(scope="module")
-def arm():
-    return Arm()
-
-
-@pytest.fixture(scope="module")
-def humanoid():
-    return Humanoid()
-
-
-@pytest.fixture(scope="module")
-def arm_model(arm):
-    model = DRMM(2, 16)
-    model.fit(arm.dataset(5000, seed=0), iterations=300, seed=0, progress=False)
-    return model
-
-
-@pytest.fixture(scope="module")
-def humanoid_model(humanoid):
-    model = DRMM(2, 16)
-    model.fit(humanoid.dataset(5000, seed=0), iterations=200, seed=0, progress=False)
-    return model
 
 
 @pytest.fixture

@@ -90,11 +90,6 @@ def set_angle(rig: Rig, params: torch.Tensor, bone: str, value: float) -> torch.
 
 
 @pytest.fixture(scope="module")
-def humanoid():
-    return Humanoid()
-
-
-@pytest.fixture(scope="module")
 def quirky():
     return Humanoid(reference_quirks=True)
 

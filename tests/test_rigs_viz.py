@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from deepmix_core import DRMM, Box, Inequality  # noqa: E402
+from deepmix_core import Box, Inequality  # noqa: E402
 from deepmix_core.data.kinematics import Arm, Humanoid  # noqa: E402
 from deepmix_core.ik import above, below, left_of, right_of, solve, solve_many  # noqa: E402
 from deepmix_viz import (  # noqa: E402
@@ -34,18 +34,6 @@ EXTENT = (-1.0, 1.0, -0.1, 2.0)
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def humanoid():
-    return Humanoid()
-
-
-@pytest.fixture(scope="module")
-def humanoid_model(humanoid):
-    model = DRMM(2, 16)
-    model.fit(humanoid.dataset(5000, seed=0), iterations=200, seed=0, progress=False)
-    return model
 
 
 def fig6_panel4(rig):
