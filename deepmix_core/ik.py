@@ -126,11 +126,7 @@ def target_errors(rig: Rig, params: torch.Tensor, targets: Mapping[str, torch.Te
 
 def satisfied(rig: Rig, params: torch.Tensor, constraints: Sequence[Inequality | Box]) -> torch.Tensor:
     """Whether each pose (B,) meets every constraint, evaluated on its forward-kinematics data vector."""
-    observed = rig.observe(params)
-    ok = torch.ones(params.shape[0], dtype=torch.bool)
-    for constraint in constraints:
-        ok &= constraint.holds(observed).cpu()
-    return ok
+    return violations(rig, params, constraints) == 0
 
 
 def violations(rig: Rig, params: torch.Tensor, constraints: Sequence[Inequality | Box]) -> torch.Tensor:
@@ -269,11 +265,15 @@ class IKSolution:
     scores: torch.Tensor
     errors: torch.Tensor
     violations: torch.Tensor
-    satisfied: torch.Tensor
     polished_params: torch.Tensor | None
     polished_error: torch.Tensor | None
     polished_satisfied: torch.Tensor | None
     height: float
+
+    @property
+    def satisfied(self) -> torch.Tensor:
+        """Whether each sample meets every constraint by kinematics (no violations), (Q, n)."""
+        return self.violations == 0
 
     @property
     def best_params(self) -> torch.Tensor:
@@ -348,7 +348,6 @@ def solve_many(
         scores=pick(scores),
         errors=pick(errors),
         violations=pick(broken),
-        satisfied=pick(broken) == 0,
         polished_params=None,
         polished_error=None,
         polished_satisfied=None,
