@@ -223,9 +223,9 @@ def ccd_polish(
         if moved:
             joints.append((column, bone, moved))
     for _ in range(iterations):
-        goals = target_goals + _constraint_goals(rig, rig.forward(work).pivots, planes, margin)
+        pivots = rig.forward(work).pivots
+        goals = target_goals + _constraint_goals(rig, pivots, planes, margin)
         if move_root and root_columns:
-            pivots = rig.forward(work).pivots
             weights = torch.stack([g.active for g in goals], dim=1)  # (B, G)
             offsets = torch.stack([g.target - pivots[:, g.bone] for g in goals], dim=1)  # (B, G, 2)
             shift = (weights[..., None] * offsets).sum(1) / weights.sum(1).clamp(min=1)[:, None]
