@@ -1250,8 +1250,7 @@ CCD").
 importance estimate $\log p(\mathbf x_{\text{known}}, h_{<L}) - \sum_l \log q(h_l)$ of paper 001 Eq. 10. With
 targets as known variables it estimates $\log p(\text{targets})$ — the *same* number for every sample of a
 query, up to noise. Ranking by it is close to ranking at random: section 4 prints the median error of a random
-sample next to that of the likelihood-best one, and they are about the same (≈ 7 % of the height). Ranking by the
-path's joint probability alone (dropping the $-\log q$ term) gave 6.1 % in a side experiment. Forward
+sample next to that of the likelihood-best one, and they are about the same (≈ 7 % of the height). Forward
 kinematics, in contrast, is exact and costs microseconds. So: rank the 64 samples by forward kinematics
 (fewest broken constraints, then smallest target error) and polish the winner with CCD (dashed green):
 """),

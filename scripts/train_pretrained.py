@@ -23,7 +23,8 @@ from deepmix_core.pretrained import pretrained_path
 from deepmix_core.scaled import ColumnScaled
 
 # name: rig, DRMM shape, training settings, and the factor on the rig's point columns (centre of mass and
-# effectors; 1 = plain DRMM). Measured while choosing (200 held-out humanoid target sets, best of 64 by
+# effectors; 1 = plain DRMM). Measured in one-off runs while choosing, not reproduced by a script in the repo
+# (200 held-out humanoid target sets, best of 64 by
 # kinematics, median error / body height): 6×64 4k steps 4.6 % plain vs 3.4 % with factor 3; 10×64 20k steps
 # 3.7 % plain vs 2.7 % with factor 3; 8×32 30k steps 4.8 %; 4×256 6k steps 4.6 %. Arm (200 held-out hand
 # targets, median error / reach): 4×32 plain 20k steps 2.4 %; 6×64 ×3 15k steps 1.1 %; 8×32 ×3 15k steps 1.7 %.
