@@ -5,6 +5,7 @@ Nothing is downloaded unless you ask for it (``load_torchvision(..., download=Tr
 
 from deepmix_core.data.images import (
     load_digits_images,
+    load_mnist_split,
     load_shared_mnist,
     load_torchvision,
     read_idx,
@@ -16,6 +17,7 @@ from deepmix_core.data.toy import checkerboard, rings, sierpinski, swiss_roll, t
 __all__ = [
     "checkerboard",
     "load_digits_images",
+    "load_mnist_split",
     "load_shared_mnist",
     "load_torchvision",
     "read_idx",

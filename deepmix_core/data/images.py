@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "load_digits_images",
+    "load_mnist_split",
     "load_shared_mnist",
     "load_torchvision",
     "read_idx",
@@ -238,3 +239,24 @@ def resize_images(images, size: int | tuple[int, int]) -> torch.Tensor:
     if values.dtype == torch.uint8:
         return resized.round().clamp(0, 255).to(torch.uint8)
     return resized.to(values.dtype if values.is_floating_point() else torch.float32)
+
+
+def load_mnist_split(root: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
+    """The offline MNIST split the DCGMM notebooks and checkpoints use, as floats in [0, 1].
+
+    * training: ``train5k`` (5,000) + the first half of the test set ``t10k[:5000]`` — 10,000 images;
+    * held-out: the second half ``t10k[5000:]`` (5,000 images, never trained on).
+
+    Taking half of the published test set for training doubles what a 5k subset gives; the other half
+    stays untouched, so held-out numbers are honest. Returns ``train_images``, ``train_labels``,
+    ``test_images``, ``test_labels``. Raises FileNotFoundError (see :func:`load_shared_mnist`) when the files
+    are absent.
+    """
+    train5k, train5k_labels = load_shared_mnist("train5k", root)
+    test, test_labels = load_shared_mnist("test", root)
+    return {
+        "train_images": to_unit_range(torch.cat([train5k, test[:5000]])),
+        "train_labels": torch.cat([train5k_labels, test_labels[:5000]]),
+        "test_images": to_unit_range(test[5000:]),
+        "test_labels": test_labels[5000:],
+    }

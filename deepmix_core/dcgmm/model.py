@@ -1,0 +1,595 @@
+"""DCGMM: a stack of folding, pooling and convolutional GMM layers, each trained on its own likelihood.
+
+Forward (up) passes posteriors; backward (down) passes control signals and ends in an image (paper 003
+§III–IV, paper 002 §3). See :class:`DCGMM` for the verbs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..history import History
+from ..persistence import SaveLoadMixin
+from ..runtime import make_generator, progress_bar
+from .classifier import Classifier
+from .gmm_layer import GMMLayer
+from .transforms import Fold, MaxPool
+
+__all__ = ["DCGMM", "Sharpening", "parse_spec"]
+
+_TOKEN = re.compile(r"^\s*([FPGC])\(\s*(\d+)\s*(?:,\s*(\w+)\s*)?\)\s*$")
+
+
+@dataclass(frozen=True)
+class Sharpening:
+    """Settings of gradient-ascent sharpening (paper 002 §3.2.3, paper 003 §IV-C).
+
+    After a folding layer's backward pass, the back-projected map X0 is improved by ``iterations`` steps
+    of plain gradient ascent X ← X + η·∇_X J(X), with, per sample,
+
+        J(X) = Σ_positions L_G(fold(X)) − reconstruction_weight·Σ (X − X0)²,
+
+    where L_G is the objective of the GMM layer just above that fold. The model is not changed.
+
+    ``rate`` is given relative to the largest stable step: η = rate / (c·s_max² + 2·reconstruction_weight),
+    with c the number of patches covering a pixel and s_max the precision ceiling, the curvature bound of
+    J. rate = 1 moves a pixel whose covering components all sit at s_max onto their consensus in one
+    step; rates ≥ 2 can diverge. (The papers give absolute rates for a batch-mean objective, which do not
+    carry over between architectures or batch sizes.) ``only_overlapping`` limits sharpening to folds
+    whose patches overlap, the redundancy it exploits.
+    """
+
+    rate: float = 0.5
+    iterations: int = 100
+    reconstruction_weight: float = 0.0
+    only_overlapping: bool = True
+
+
+def parse_spec(spec: str) -> list[nn.Module]:
+    """Layers from the papers' notation, e.g. ``"F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)"``.
+
+    ``F(f,Δ)`` folding, ``P(f,Δ)`` max-pooling, ``G(K)`` a shared (convolutional) GMM, ``G(K,ind)`` one GMM
+    per position, ``C(S)`` a linear classifier with S classes on the top GMM layer (``C(S,2)``: top two).
+    """
+    layers: list[nn.Module] = []
+    for token in spec.split("-"):
+        match = _TOKEN.match(token)
+        if not match:
+            raise ValueError(
+                f"cannot read layer {token!r} in spec {spec!r}: use F(f,Δ), P(f,Δ), G(K), G(K,ind) or C(S)"
+            )
+        kind, first, second = match.group(1), int(match.group(2)), match.group(3)
+        if kind in "FP":
+            stride = int(second) if second is not None else (1 if kind == "F" else first)
+            layers.append(Fold(first, stride) if kind == "F" else MaxPool(first, stride))
+        elif kind == "G":
+            if second not in (None, "ind"):
+                raise ValueError(f"G(K, …) takes only 'ind' as second argument, got {token!r}")
+            layers.append(GMMLayer(first, shared=second is None))
+        else:
+            layers.append(Classifier(first, inputs=int(second) if second is not None else 1))
+    return layers
+
+
+def _layer_from_config(config: dict) -> nn.Module:
+    config = dict(config)
+    kind = config.pop("type")
+    if kind in ("Fold", "MaxPool"):
+        return (Fold if kind == "Fold" else MaxPool)(config["kernel"], config["stride"])
+    if kind == "GMMLayer":
+        return GMMLayer(config.pop("n_components"), **config)
+    if kind == "Classifier":
+        return Classifier(**config)
+    raise ValueError(f"unknown layer type {kind!r} in a saved DCGMM")
+
+
+def _config_of(layer: nn.Module) -> dict:
+    if isinstance(layer, (Fold, MaxPool)):
+        return {"type": type(layer).__name__, "kernel": layer.kernel, "stride": layer.stride}
+    return layer.config()
+
+
+class DCGMM(SaveLoadMixin, nn.Module):
+    """Deep convolutional Gaussian mixture model for images ``(N, C, H, W)`` in [0, 1].
+
+    Build it from layers or from the papers' notation::
+
+        model = DCGMM.from_spec("F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)", input_shape=(1, 28, 28))
+        history = model.fit(images, epochs=10)
+        samples = model.sample(64, top_s=3, sharpen=True)
+
+    Verbs: :meth:`fit` (every GMM layer one SGD step per batch on its own objective, after its delay),
+    :meth:`layer_log_likelihoods` / :meth:`log_prob` / :meth:`outlier_scores`, :meth:`sample`,
+    :meth:`inpaint`, :meth:`variants`, :meth:`fit_classifier` / :meth:`predict`, :meth:`save` / ``load``.
+
+    Parameters
+    ----------
+    layers : Fold / MaxPool / GMMLayer modules, optionally ending in a Classifier; the last
+        non-classifier layer must be a GMM layer.
+    input_shape : (C, H, W) of the images.
+    waits : per-GMM-layer start delays as fractions of the training steps (default 0, 0.1, 0.2, …, the
+        reference's values); overrides the layers' own ``wait``.
+    """
+
+    def __init__(self, layers: list[nn.Module], input_shape: tuple[int, int, int], waits: list[float] | None = None):
+        super().__init__()
+        layers = list(layers)
+        if not layers or not all(isinstance(layer, (Fold, MaxPool, GMMLayer, Classifier)) for layer in layers):
+            raise ValueError("layers must be a non-empty list of Fold, MaxPool, GMMLayer and Classifier modules")
+        classifiers = [layer for layer in layers if isinstance(layer, Classifier)]
+        if len(classifiers) > 1 or (classifiers and not isinstance(layers[-1], Classifier)):
+            raise ValueError("at most one Classifier, and only as the last layer")
+        self.stack = nn.ModuleList(layer for layer in layers if not isinstance(layer, Classifier))
+        if not isinstance(self.stack[-1], GMMLayer):
+            raise ValueError("the top of a DCGMM (below any classifier) must be a GMM layer G(K)")
+        if len(input_shape) != 3:
+            raise ValueError(f"input_shape is (C, H, W), got {input_shape}")
+        self.input_shape = tuple(int(v) for v in input_shape)
+        channels, height, width = self.input_shape
+        shape = (height, width, channels)
+        self.shapes = [shape]  # map shape (H, W, C) entering each layer, then the top output
+        for index, layer in enumerate(self.stack):
+            try:
+                shape = layer.build(shape)
+            except ValueError as err:
+                raise ValueError(f"layer {index} ({layer.extra_repr()}) on a {self.shapes[-1]} map: {err}") from None
+            self.shapes.append(shape)
+        if waits is not None:
+            if len(waits) != len(self.gmm_layers):
+                raise ValueError(f"waits has {len(waits)} entries for {len(self.gmm_layers)} GMM layers")
+            for layer, wait in zip(self.gmm_layers, waits):
+                if not 0 <= wait <= 1:
+                    raise ValueError(f"waits are fractions in [0, 1], got {wait}")
+                layer.wait = float(wait)
+                layer._options["wait"] = float(wait)
+        self.classifier: Classifier | None = None
+        if classifiers:
+            self.attach_classifier(classifiers[0])
+
+    @classmethod
+    def from_spec(cls, spec: str, input_shape: tuple[int, int, int] = (1, 28, 28), waits: list[float] | None = None,
+                  **gmm_options) -> DCGMM:
+        """Build from notation (see :func:`parse_spec`); ``gmm_options`` (e.g. ``window=20``) go to every G layer.
+
+        Default delays: 0, 0.1, 0.2, … of the training steps for the GMM layers bottom to top.
+        """
+        layers = parse_spec(spec)
+        if gmm_options:
+            layers = [GMMLayer(layer.n_components, **{**layer._options, **gmm_options})
+                      if isinstance(layer, GMMLayer) else layer for layer in layers]
+        n_gmm = sum(isinstance(layer, GMMLayer) for layer in layers)
+        return cls(layers, input_shape, waits=waits if waits is not None else [0.1 * i for i in range(n_gmm)])
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def config(self) -> dict:
+        layers = [_config_of(layer) for layer in self.stack]
+        if self.classifier is not None:
+            layers.append(self.classifier.config())
+        return {"layers": layers, "input_shape": list(self.input_shape)}
+
+    @classmethod
+    def _from_config(cls, layers: list[dict], input_shape: list[int]) -> DCGMM:
+        return cls([_layer_from_config(c) for c in layers], tuple(input_shape))
+
+    @classmethod
+    def load(cls, path, map_location="cpu") -> DCGMM:
+        """Rebuild a model written by :meth:`save` (config, parameters and annealing state)."""
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+        if payload.get("model") != cls.__name__:
+            raise ValueError(f"{path} holds a {payload.get('model')!r} model, not a DCGMM")
+        model = cls._from_config(**payload["config"])
+        model.load_state_dict(payload["state"])
+        model.annealing_state = payload.get("annealing", model.annealing_state)
+        return model
+
+    def save(self, path):
+        """Write config, parameters and each GMM layer's annealing state (σ, ε, windows) to one file."""
+        path = super().save(path)
+        payload = torch.load(path, weights_only=True)
+        payload["annealing"] = self.annealing_state
+        torch.save(payload, path)
+        return path
+
+    @property
+    def annealing_state(self) -> list[dict]:
+        return [layer.annealer.state() for layer in self.gmm_layers]
+
+    @annealing_state.setter
+    def annealing_state(self, states: list[dict]) -> None:
+        for layer, state in zip(self.gmm_layers, states):
+            layer.annealer.load_state(state)
+
+    @property
+    def gmm_layers(self) -> list[GMMLayer]:
+        """The GMM layers, bottom to top."""
+        return [layer for layer in self.stack if isinstance(layer, GMMLayer)]
+
+    @property
+    def gmm_indices(self) -> list[int]:
+        """Positions of the GMM layers in :attr:`stack`."""
+        return [i for i, layer in enumerate(self.stack) if isinstance(layer, GMMLayer)]
+
+    @property
+    def device(self) -> torch.device:
+        return self.gmm_layers[0].mu.device
+
+    @property
+    def spec(self) -> str:
+        """The model in the papers' notation."""
+        tokens = []
+        for layer in self.stack:
+            if isinstance(layer, GMMLayer):
+                tokens.append(f"G({layer.n_components}{'' if layer.shared else ',ind'})")
+            else:
+                tokens.append(layer.extra_repr())
+        if self.classifier is not None:
+            tokens.append(f"C({self.classifier.n_classes}{',2' if self.classifier.inputs == 2 else ''})")
+        return "-".join(tokens)
+
+    def __repr__(self) -> str:
+        return f"DCGMM({self.spec!r}, input_shape={self.input_shape}, parameters={self.n_parameters()})"
+
+    def n_parameters(self) -> int:
+        """Trainable numbers of the generative layers (π logits, μ, s)."""
+        return sum(p.numel() for layer in self.gmm_layers for p in (layer.logits, layer.mu, layer.precision))
+
+    def _images_to_map(self, images) -> torch.Tensor:
+        """Validate (N, C, H, W) images and return them channels-last on the model's device."""
+        x = torch.as_tensor(images)
+        if x.dtype == torch.uint8:
+            raise ValueError("images are uint8: scale them to [0, 1] floats first (deepmix_core.data.to_unit_range)")
+        if x.ndim == 3 and self.input_shape[0] == 1:
+            x = x.unsqueeze(1)
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
+            expected = ", ".join(map(str, self.input_shape))
+            raise ValueError(f"images must have shape (N, {expected}), got {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ValueError("images contain nan or inf values")
+        return x.to(self.device, torch.float32).permute(0, 2, 3, 1)
+
+    def _map_to_images(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 3, 1, 2).contiguous()
+
+    # ------------------------------------------------------------------ forward
+    def activities(self, x: torch.Tensor, stop: int | None = None) -> list[torch.Tensor]:
+        """Outputs of every layer of :attr:`stack` for a channels-last map (up to layer ``stop``, inclusive)."""
+        outputs = []
+        for index, layer in enumerate(self.stack):
+            x = layer(x)
+            outputs.append(x)
+            if index == stop:
+                break
+        return outputs
+
+    @torch.no_grad()
+    def _batched(self, images, batch_size: int, fn) -> list:
+        x = self._images_to_map(images)
+        return [fn(x[start:start + batch_size]) for start in range(0, x.shape[0], batch_size)]
+
+    def layer_log_likelihoods(self, images, batch_size: int = 500) -> torch.Tensor:
+        """Per image and GMM layer, the mean over positions of the layer objective L (nats per position).
+
+        L is the max-component bound of a GMM's log-likelihood (with the current σ smoothing; after annealing
+        σ = 0.01 and it is max_k log π_k N_k). Lower layers score patches, the top layer the whole image
+        (paper 003 §IV-B). Returns (N, number of GMM layers), bottom layer first.
+        """
+        def scores(x):
+            columns, h = [], x
+            for layer in self.stack:
+                if isinstance(layer, GMMLayer):
+                    log_scores = layer.log_scores(h)
+                    columns.append(layer.objective(log_scores).flatten(1).mean(1))
+                    h = torch.softmax(log_scores, dim=-1)
+                else:
+                    h = layer(h)
+            return torch.stack(columns, dim=1)
+
+        return torch.cat(self._batched(images, batch_size, scores)).cpu()
+
+    def log_prob(self, images, batch_size: int = 500) -> torch.Tensor:
+        """The top GMM layer's score per image (see :meth:`layer_log_likelihoods`).
+
+        It is a *score*, not a normalised density of the image: each layer models its input map (posteriors
+        of the layer below), so the numbers rank images but do not integrate to one over pixel space.
+        """
+        return self.layer_log_likelihoods(images, batch_size)[:, -1]
+
+    def outlier_scores(self, images, layer: int = -1, batch_size: int = 500) -> torch.Tensor:
+        """Outlier score per image = −(mean layer objective) of GMM layer ``layer`` (higher = more unusual)."""
+        return -self.layer_log_likelihoods(images, batch_size)[:, layer]
+
+    def posteriors(self, images, layer: int = -1, batch_size: int = 500) -> torch.Tensor:
+        """Posteriors (N, H, W, K) of GMM layer ``layer`` (counting GMM layers only, −1 = top)."""
+        stop = self.gmm_indices[layer]
+        return torch.cat(self._batched(images, batch_size, lambda x: self.activities(x, stop)[-1])).cpu()
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        images,
+        epochs: int = 10,
+        batch_size: int = 100,
+        seed: int | None = 0,
+        progress: bool = True,
+    ) -> History:
+        """Train every GMM layer by SGD on its own objective, bottom-up once per minibatch (paper 003 §IV-A).
+
+        Each layer sees the posteriors of the layer below computed *before* that layer's step; no gradient
+        crosses layers. A layer with delay ``wait`` = w starts after a fraction w of all steps; σ and ε follow
+        the SingleExp rule per layer. Data are reshuffled every epoch (the reference shuffled once).
+
+        Returns a :class:`History` with ``loss`` (−top-layer objective), ``layer_objectives`` (one column per
+        GMM layer), ``sigma``, ``lr``, ``epoch`` and ``time`` per step.
+        """
+        x_all = self._images_to_map(images)
+        n = x_all.shape[0]
+        if epochs < 1 or batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be ≥ 1, got {epochs} and {batch_size}")
+        if n < batch_size:
+            raise ValueError(f"need at least batch_size={batch_size} images, got {n}")
+        generator = make_generator(seed, torch.device("cpu"))
+        if seed is not None:
+            for index, layer in enumerate(self.gmm_layers):
+                layer.reset_parameters(make_generator(seed + 1 + index, self.device))
+        steps_per_epoch = n // batch_size  # full batches only; the remainder changes every epoch
+        total = epochs * steps_per_epoch
+        history, start = History(), time.perf_counter()
+        bar = progress_bar(total, progress, desc="DCGMM SGD")
+        for epoch in range(epochs):
+            order = torch.randperm(n, generator=generator).to(self.device)
+            for batch_index in range(steps_per_epoch):
+                step = epoch * steps_per_epoch + batch_index
+                h = x_all[order[batch_index * batch_size:(batch_index + 1) * batch_size]]
+                objectives = []
+                for layer in self.stack:
+                    if isinstance(layer, GMMLayer):
+                        h, value = layer.train_step(h, learn=step >= layer.wait * total)
+                        objectives.append(value)
+                    else:
+                        h = layer(h)
+                history.append(step=step, epoch=epoch, loss=-objectives[-1], layer_objectives=objectives,
+                               sigma=[layer.sigma for layer in self.gmm_layers],
+                               lr=[layer.lr for layer in self.gmm_layers], time=time.perf_counter() - start)
+                bar.update(1)
+                bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}")
+        bar.close()
+        history.notes.update(images=n, batch_size=batch_size, epochs=epochs, spec=self.spec)
+        return history
+
+    # ------------------------------------------------------------------ classification
+    def attach_classifier(self, classifier: Classifier) -> Classifier:
+        """Put a classifier on the top ``classifier.inputs`` GMM layers (its weights start untrained)."""
+        if classifier.inputs > len(self.gmm_layers):
+            raise ValueError(
+                f"the classifier reads {classifier.inputs} GMM layers; the model has {len(self.gmm_layers)}"
+            )
+        read = self.gmm_indices[-classifier.inputs:]
+        classifier.build([self.shapes[i + 1] for i in read])
+        self.classifier = classifier.to(self.device)
+        return classifier
+
+    def _classifier_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outputs = self.activities(x)
+        return [outputs[i] for i in self.gmm_indices[-self.classifier.inputs:]]
+
+    def fit_classifier(
+        self,
+        images,
+        labels,
+        epochs: int = 10,
+        batch_size: int = 100,
+        n_classes: int | None = None,
+        inputs: int = 1,
+        seed: int | None = 0,
+        progress: bool = True,
+    ) -> History:
+        """Train the linear classifier on the frozen model's posteriors with cross-entropy (paper 003 §VI-I).
+
+        Adds a ``Classifier(n_classes, inputs)`` first if the model has none. The generative layers are not
+        changed (nothing is back-propagated into them). Returns a History with ``loss`` and ``accuracy``.
+        """
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        x_all = self._images_to_map(images)
+        if labels.shape != (x_all.shape[0],):
+            raise ValueError(f"need one label per image: {x_all.shape[0]} images, labels {tuple(labels.shape)}")
+        if labels.min() < 0:
+            raise ValueError("labels must be class indices ≥ 0")
+        if self.classifier is None:
+            self.attach_classifier(Classifier(n_classes or int(labels.max()) + 1, inputs=inputs))
+        if labels.max() >= self.classifier.n_classes:
+            raise ValueError(f"label {int(labels.max())} but the classifier has {self.classifier.n_classes} classes")
+        if seed is not None:
+            torch.manual_seed(seed)
+            self.attach_classifier(Classifier(self.classifier.n_classes, self.classifier.inputs, self.classifier.lr))
+        with torch.no_grad():  # the posteriors do not change while the classifier learns: compute them once
+            features = [torch.cat(parts) for parts in zip(*self._batched(images, 500, self._classifier_features))]
+        labels = labels.to(self.device)
+        optimizer = torch.optim.Adam(self.classifier.parameters(), lr=self.classifier.lr)
+        generator = make_generator(seed, torch.device("cpu"))
+        history, n = History(), labels.shape[0]
+        bar = progress_bar(epochs, progress, desc="classifier")
+        for epoch in range(epochs):
+            order = torch.randperm(n, generator=generator).to(self.device)
+            total_loss, correct = 0.0, 0
+            for start in range(0, n, batch_size):
+                index = order[start:start + batch_size]
+                logits = self.classifier([f[index] for f in features])
+                loss = nn.functional.cross_entropy(logits, labels[index])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total_loss += float(loss.detach()) * len(index)
+                correct += int((logits.argmax(1) == labels[index]).sum())
+            history.append(epoch=epoch, loss=total_loss / n, accuracy=correct / n)
+            bar.update(1)
+            bar.set_postfix(acc=f"{correct / n:.3f}")
+        bar.close()
+        return history
+
+    @torch.no_grad()
+    def predict_proba(self, images, batch_size: int = 500) -> torch.Tensor:
+        """Class probabilities (N, S) from the trained classifier."""
+        if self.classifier is None:
+            raise RuntimeError("this DCGMM has no classifier: call fit_classifier(images, labels) first")
+        parts = self._batched(images, batch_size,
+                              lambda x: torch.softmax(self.classifier(self._classifier_features(x)), dim=1))
+        return torch.cat(parts).cpu()
+
+    def predict(self, images, batch_size: int = 500) -> torch.Tensor:
+        """Most probable class per image (needs :meth:`fit_classifier` first)."""
+        return self.predict_proba(images, batch_size).argmax(dim=1)
+
+    # ------------------------------------------------------------------ sampling
+    def class_control(self, classes, confidence: float = 0.95) -> torch.Tensor:
+        """Control signal for the top GMM layer that asks for ``classes`` (paper 003 Eq. 13, reference §4.4).
+
+        The target is ``confidence`` at the class and (1 − confidence)/(S − 1) elsewhere.
+        """
+        if self.classifier is None:
+            raise RuntimeError("class-conditional sampling needs a classifier: call fit_classifier first")
+        classes = torch.as_tensor(classes, dtype=torch.int64, device=self.device).reshape(-1)
+        n_classes = self.classifier.n_classes
+        if classes.min() < 0 or classes.max() >= n_classes:
+            raise ValueError(f"classes must lie in 0 … {n_classes - 1}")
+        targets = torch.full((len(classes), n_classes), (1 - confidence) / (n_classes - 1), device=self.device)
+        targets[torch.arange(len(classes)), classes] = confidence
+        with torch.no_grad():
+            return self.classifier.invert(targets)
+
+    def _sharpen(self, fold_index: int, start: torch.Tensor, settings: Sharpening) -> torch.Tensor:
+        """Gradient ascent on the map entering fold ``fold_index`` towards the next GMM layer's objective."""
+        target = next(i for i in self.gmm_indices if i > fold_index)
+        layers = list(self.stack)[fold_index:target]
+        gmm = self.stack[target]
+        with torch.enable_grad():  # sampling runs under no_grad; the sample itself needs a gradient here
+            return self._ascend(layers, gmm, start, settings)
+
+    @staticmethod
+    def _ascend(layers: list[nn.Module], gmm: GMMLayer, start: torch.Tensor, settings: Sharpening) -> torch.Tensor:
+        fold = layers[0]
+        coverage = math.ceil(fold.kernel / fold.stride) ** 2  # most patches that share one pixel
+        step = settings.rate / (coverage * gmm.precision_max**2 + 2 * settings.reconstruction_weight)
+        x = start.clone().requires_grad_(True)
+        for _ in range(settings.iterations):
+            h = x
+            for layer in layers:
+                h = layer(h)
+            objective = gmm.objective(gmm.log_scores(h)).sum()  # Σ over samples and positions of L_G
+            if settings.reconstruction_weight:
+                objective = objective - settings.reconstruction_weight * ((x - start) ** 2).sum()
+            (gradient,) = torch.autograd.grad(objective, x)
+            with torch.no_grad():
+                x += step * gradient
+        return x.detach()
+
+    @staticmethod
+    def _overlaps(layer: nn.Module) -> bool:
+        """A fold whose neighbouring patches share pixels (stride < kernel and more than one patch)."""
+        height, width, _ = layer.input_shape
+        return layer.stride < layer.kernel and (height > layer.kernel or width > layer.kernel)
+
+    def _sample_down(self, control: torch.Tensor | None, n: int, start_layer: int, top_s: int, noise_scale: float,
+                     sharpen: Sharpening | None, generator) -> torch.Tensor:
+        """Top-down pass from stack position ``start_layer`` (a GMM layer) to the image."""
+        signal = control
+        for index in range(start_layer, -1, -1):
+            layer = self.stack[index]
+            if isinstance(layer, GMMLayer):
+                signal = layer.sample(signal, n, top_s=top_s, noise_scale=noise_scale, generator=generator)
+            else:
+                signal = layer.backward(signal)
+                if sharpen is not None and isinstance(layer, Fold) and (
+                        self._overlaps(layer) or not sharpen.only_overlapping):
+                    signal = self._sharpen(index, signal, sharpen)
+        return signal
+
+    @staticmethod
+    def _sharpening(sharpen) -> Sharpening | None:
+        if sharpen is True:
+            return Sharpening()
+        if sharpen is False or sharpen is None:
+            return None
+        if not isinstance(sharpen, Sharpening):
+            raise TypeError(f"sharpen must be True, False or a Sharpening(...), got {type(sharpen).__name__}")
+        return sharpen
+
+    def sample(
+        self,
+        n: int,
+        top_s: int = 3,
+        sharpen: bool | Sharpening = False,
+        noise_scale: float = 0.05,
+        classes=None,
+        seed: int | None = None,
+        clip: bool = True,
+    ) -> torch.Tensor:
+        """Draw ``n`` images top-down (paper 003 §IV-C): uniform at the top, top-S at every GMM layer.
+
+        Parameters
+        ----------
+        top_s : keep the S largest control-signal entries at each position before drawing (1 = the most
+            likely component only; ≤ 0 = all)
+        sharpen : True for the default :class:`Sharpening`, or settings of your own
+        noise_scale : fraction of each component's std added when drawing (see :meth:`GMMLayer.sample`)
+        classes : class ids (one per sample, or one for all) for class-conditional sampling through the
+            classifier's approximate inverse (paper 003 §IV-D); needs :meth:`fit_classifier`
+        clip : clamp the images to [0, 1]
+
+        Returns (n, C, H, W) float32 on the model's device.
+        """
+        if n < 1:
+            raise ValueError(f"n must be ≥ 1, got {n}")
+        settings = self._sharpening(sharpen)
+        generator = make_generator(seed, self.device)
+        control = None
+        if classes is not None:
+            classes = torch.as_tensor(classes).reshape(-1)
+            classes = classes.repeat(math.ceil(n / len(classes)))[:n]
+            control = self.class_control(classes)
+        with torch.no_grad():
+            x = self._sample_down(control, n, len(self.stack) - 1, top_s, noise_scale, settings, generator)
+        images = self._map_to_images(x)
+        return images.clamp(0, 1) if clip else images
+
+    def variants(self, images, layer: int = -1, top_s: int = 1, sharpen: bool | Sharpening = False,
+                 noise_scale: float = 0.05, seed: int | None = None) -> torch.Tensor:
+        """Images "like" the given ones (paper 003 §IV-E): forward to GMM layer ``layer`` (−1 = top), then
+        sample down with that layer's posteriors as its control signal. Returns (N, C, H, W) in [0, 1]."""
+        return self._map_to_images(self._variants_map(self._images_to_map(images), layer, top_s, sharpen,
+                                                      noise_scale, seed)).clamp(0, 1)
+
+    def _variants_map(self, x, layer, top_s, sharpen, noise_scale, seed) -> torch.Tensor:
+        start = self.gmm_indices[layer]
+        generator = make_generator(seed, self.device)
+        with torch.no_grad():
+            control = self.activities(x, start)[-1]
+            return self._sample_down(control, x.shape[0], start, top_s, noise_scale, self._sharpening(sharpen),
+                                     generator)
+
+    def inpaint(self, images, mask, top_s: int = 1, sharpen: bool | Sharpening = False, noise_scale: float = 0.05,
+                seed: int | None = None) -> torch.Tensor:
+        """Fill the pixels where ``mask`` is True (paper 003 §IV-E, §VI-H).
+
+        The erased pixels are set to 0, the image goes up to the top GMM layer, its posteriors drive a
+        top-down sample, and the known pixels are kept: result = sample·mask + image·(1 − mask).
+
+        ``mask``: bool/0-1 tensor broadcastable to (N, C, H, W), e.g. (H, W); True/1 = missing pixel.
+        """
+        images = torch.as_tensor(images, dtype=torch.float32)
+        x = self._images_to_map(images)
+        missing = torch.as_tensor(mask, device=self.device).to(torch.float32)
+        try:
+            missing = torch.broadcast_to(missing, (x.shape[0], *self.input_shape)).permute(0, 2, 3, 1)
+        except RuntimeError:
+            raise ValueError(f"mask of shape {tuple(missing.shape)} does not broadcast to the images "
+                             f"(N, {', '.join(map(str, self.input_shape))})") from None
+        sample = self._variants_map(x * (1 - missing), -1, top_s, sharpen, noise_scale, seed)
+        filled = sample.clamp(0, 1) * missing + x * (1 - missing)
+        return self._map_to_images(filled)
