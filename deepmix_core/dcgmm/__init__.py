@@ -9,6 +9,7 @@
 
 from .annealing import SingleExpAnnealer, initial_sigma
 from .classifier import Classifier
+from .evaluation import OutlierROC, clustering_scores, dunn_index, outlier_roc
 from .gmm_layer import GMMLayer, torus_squared_distances
 from .model import DCGMM, Sharpening, parse_spec
 from .transforms import Fold, MaxPool
@@ -19,9 +20,13 @@ __all__ = [
     "Fold",
     "GMMLayer",
     "MaxPool",
+    "OutlierROC",
     "Sharpening",
     "SingleExpAnnealer",
+    "clustering_scores",
+    "dunn_index",
     "initial_sigma",
+    "outlier_roc",
     "parse_spec",
     "torus_squared_distances",
 ]

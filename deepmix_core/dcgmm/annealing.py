@@ -84,7 +84,7 @@ class SingleExpAnnealer:
         elif self._windows_done > 2:
             progress = self._last - self._first
             q = (average - self._last) / progress if progress != 0 else 0.0
-            if -2 * self.delta < q < self.delta:
+            if -2 * self.delta < q < self.delta and not self.annealed:
                 self.sigma = max(self.gamma * self.sigma, self.sigma_min)
                 self.lr = max(self.gamma * self.lr, self.lr_min)
                 self.reductions += 1

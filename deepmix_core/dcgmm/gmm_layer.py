@@ -162,9 +162,22 @@ class GMMLayer(nn.Module):
         squares = rows * rows if squares is None else squares
         return torch.baddbmm(linear, squares, s2.transpose(1, 2), alpha=-0.5)
 
-    def log_scores(self, x: torch.Tensor) -> torch.Tensor:
-        """ℓ_k(x) at every position: (N, H, W, D) → (N, H, W, K), without the −(D/2) log 2π constant."""
-        return self._unrows(self._log_scores_of_rows(self._rows(x)), x.shape[0])
+    def log_scores(self, x: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:
+        """ℓ_k(x) at every position: (N, H, W, D) → (N, H, W, K), without the −(D/2) log 2π constant.
+
+        ``observed`` (same shape as x, 1 = known, 0 = missing) marginalises the missing dimensions, which
+        for a diagonal Gaussian means leaving their terms out of the sums:
+        ℓ_k = log π_k + Σ_d m_d (log s_kd − ½ s_kd² (x_d − μ_kd)²). A fully missing vector scores log π_k.
+        """
+        if observed is None:
+            return self._unrows(self._log_scores_of_rows(self._rows(x)), x.shape[0])
+        rows, known = self._rows(x * observed), self._rows(observed.to(x.dtype))
+        s2 = self.precision**2
+        per_dim = (torch.log(self.precision) - 0.5 * s2 * self.mu**2).transpose(1, 2)  # (sets, D, K)
+        scores = torch.baddbmm(torch.log_softmax(self.logits, dim=-1).unsqueeze(1), known, per_dim)
+        scores = torch.baddbmm(scores, rows, (s2 * self.mu).transpose(1, 2))
+        scores = torch.baddbmm(scores, rows * rows, s2.transpose(1, 2), alpha=-0.5)
+        return self._unrows(scores, x.shape[0])
 
     def smoothing(self) -> torch.Tensor:
         """g(σ): row-normalised exp(−d²/2σ²) over the torus, recomputed when σ has changed. (K, K)."""

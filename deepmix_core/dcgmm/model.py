@@ -575,14 +575,16 @@ class DCGMM(SaveLoadMixin, nn.Module):
 
     def inpaint(self, images, mask, top_s: int = 1, sharpen: bool | Sharpening = False, noise_scale: float = 0.05,
                 seed: int | None = None) -> torch.Tensor:
-        """Fill the pixels where ``mask`` is True (paper 003 §IV-E, §VI-H).
+        """Fill the pixels where ``mask`` is True (paper 003 §IV-E, §VI-H); the known pixels are kept.
 
-        The erased pixels are set to 0, the image goes up to the top GMM layer, its posteriors drive a
-        top-down sample, and the known pixels are kept: result = sample·mask + image·(1 − mask).
+        The image goes up to the top GMM layer, whose posteriors drive a top-down sample; the result is
+        sample·mask + image·(1 − mask). The reference sets the erased pixels to 0 and scores them as if
+        they were black; here the first GMM layer *marginalises* them instead (a diagonal Gaussian simply
+        leaves the missing dimensions out, see :meth:`GMMLayer.log_scores`), so a half-erased digit is not
+        read as half black.
 
         ``mask``: bool/0-1 tensor broadcastable to (N, C, H, W), e.g. (H, W); True/1 = missing pixel.
         """
-        images = torch.as_tensor(images, dtype=torch.float32)
         x = self._images_to_map(images)
         missing = torch.as_tensor(mask, device=self.device).to(torch.float32)
         try:
@@ -590,6 +592,16 @@ class DCGMM(SaveLoadMixin, nn.Module):
         except RuntimeError:
             raise ValueError(f"mask of shape {tuple(missing.shape)} does not broadcast to the images "
                              f"(N, {', '.join(map(str, self.input_shape))})") from None
-        sample = self._variants_map(x * (1 - missing), -1, top_s, sharpen, noise_scale, seed)
-        filled = sample.clamp(0, 1) * missing + x * (1 - missing)
+        known = 1 - missing
+        first, top = self.gmm_indices[0], self.gmm_indices[-1]
+        with torch.no_grad():
+            h, observed = x * known, known
+            for layer in list(self.stack)[:first]:  # folds/pools below the first GMM carry the mask along
+                h, observed = layer(h), layer(observed)
+            h = torch.softmax(self.stack[first].log_scores(h, observed), dim=-1)
+            for layer in list(self.stack)[first + 1:top + 1]:
+                h = layer(h)
+            generator = make_generator(seed, self.device)
+            sample = self._sample_down(h, x.shape[0], top, top_s, noise_scale, self._sharpening(sharpen), generator)
+        filled = sample.clamp(0, 1) * missing + x * known
         return self._map_to_images(filled)
