@@ -6,6 +6,17 @@ plotly ``FigureWidget``.
 """
 
 from .conditions import condition_kwargs_to_lists, draw_conditions
+from .dcgmm_plots import (
+    inpaint_panel,
+    plot_component_mosaic,
+    plot_inpainting,
+    plot_layer_objectives,
+    plot_outlier_rocs,
+    plot_sample_grid,
+    plot_sharpening,
+    region_mask,
+    sample_panel,
+)
 from .density import density_grid, plot_density, plot_depth_row
 from .flow_plots import (
     make_image_grid,
@@ -34,6 +45,15 @@ from .rigs import (
 from .widgets import ConditioningExplorer
 
 __all__ = [
+    "inpaint_panel",
+    "plot_component_mosaic",
+    "plot_inpainting",
+    "plot_layer_objectives",
+    "plot_outlier_rocs",
+    "plot_sample_grid",
+    "plot_sharpening",
+    "region_mask",
+    "sample_panel",
     "AxisBound",
     "ConditioningExplorer",
     "IKExplorer",

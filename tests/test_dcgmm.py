@@ -307,3 +307,13 @@ def test_fit_is_reproducible_with_a_seed(digits):
     first.fit(train, epochs=2, batch_size=50, seed=5, progress=False)
     second.fit(train, epochs=2, batch_size=50, seed=5, progress=False)
     assert torch.equal(first.gmm_layers[1].mu, second.gmm_layers[1].mu)
+
+
+def test_component_images_decode_each_centroid_over_its_receptive_field(model):
+    assert model.receptive_field(0) == 3 and model.receptive_field(-1) == 8
+    patches = model.component_images(0)
+    assert patches.shape == (16, 1, 3, 3)
+    bottom = model.gmm_layers[0]
+    assert torch.allclose(patches.reshape(16, 9), bottom.mu[0].clamp(0, 1), atol=1e-6)  # (py, px) order
+    digits = model.component_images(-1)
+    assert digits.shape == (25, 1, 8, 8) and digits.std(0).mean() > 0.05  # 25 different pictures

@@ -558,6 +558,45 @@ class DCGMM(SaveLoadMixin, nn.Module):
         images = self._map_to_images(x)
         return images.clamp(0, 1) if clip else images
 
+    def receptive_field(self, layer: int = -1) -> int:
+        """Side in pixels of the image region one position of GMM layer ``layer`` sees (folds and pools widen it)."""
+        side = 1
+        for below in reversed(list(self.stack)[: self.gmm_indices[layer]]):
+            if isinstance(below, (Fold, MaxPool)):
+                side = (side - 1) * below.stride + below.kernel
+        return side
+
+    @torch.no_grad()
+    def component_images(self, layer: int = -1) -> torch.Tensor:
+        """What every component of GMM layer ``layer`` draws: the "visual alphabet" (paper 003 Fig. 14).
+
+        The centroid of component k, placed at position (0, 0) alone, is decoded down to the pixels of its
+        receptive field: folds put patches back (averaging overlaps inside the field), pools upsample, and
+        each lower GMM layer puts the centroid of its most likely component (top-1, no noise). For the
+        bottom layer that is the centroid itself as an (f, f, C) patch. Returns (K, C, r, r) with
+        r = :meth:`receptive_field`; per-position layers use the parameters of the positions in the field.
+        """
+        index = self.gmm_indices[layer]
+        gmm = self.stack[index]
+        region = gmm.mu[0].reshape(gmm.n_components, 1, 1, -1)  # (K, 1, 1, D): one position per component
+        for below in reversed(list(self.stack)[:index]):
+            side = region.shape[1]
+            if isinstance(below, GMMLayer):
+                height, width, _ = below.input_shape
+                chosen = region.argmax(dim=-1)  # top-1 component at every cell of the region
+                if below.shared:
+                    region = below.mu[0][chosen]
+                else:
+                    cells = (torch.arange(side)[:, None] * width + torch.arange(side)[None, :]).to(self.device)
+                    region = below.mu[cells.expand_as(chosen), chosen]
+                continue
+            channels = below.input_shape[2]
+            grown = (side - 1) * below.stride + below.kernel
+            local = type(below)(below.kernel, below.stride)  # the same layer, built on the receptive field only
+            local.build((grown, grown, channels))
+            region = local.backward(region)
+        return self._map_to_images(region).clamp(0, 1)
+
     def variants(self, images, layer: int = -1, top_s: int = 1, sharpen: bool | Sharpening = False,
                  noise_scale: float = 0.05, seed: int | None = None) -> torch.Tensor:
         """Images "like" the given ones (paper 003 §IV-E): forward to GMM layer ``layer`` (−1 = top), then
