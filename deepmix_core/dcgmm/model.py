@@ -386,13 +386,14 @@ class DCGMM(SaveLoadMixin, nn.Module):
         epochs: int = 10,
         batch_size: int = 100,
         n_classes: int | None = None,
-        inputs: int = 1,
+        inputs: int | None = None,
         seed: int | None = 0,
         progress: bool = True,
     ) -> History:
-        """Train the linear classifier on the frozen model's posteriors with cross-entropy (paper 003 §VI-I).
+        """Train a linear classifier on the frozen model's posteriors with cross-entropy (paper 003 §VI-I).
 
-        Adds a ``Classifier(n_classes, inputs)`` first if the model has none. The generative layers are not
+        A fresh ``Classifier(n_classes, inputs)`` replaces any existing one (``inputs`` = how many top GMM
+        layers it reads; default: as the existing classifier, else 1). The generative layers are not
         changed (nothing is back-propagated into them). Returns a History with ``loss`` and ``accuracy``.
         """
         labels = torch.as_tensor(labels, dtype=torch.int64)
@@ -401,13 +402,14 @@ class DCGMM(SaveLoadMixin, nn.Module):
             raise ValueError(f"need one label per image: {x_all.shape[0]} images, labels {tuple(labels.shape)}")
         if labels.min() < 0:
             raise ValueError("labels must be class indices ≥ 0")
-        if self.classifier is None:
-            self.attach_classifier(Classifier(n_classes or int(labels.max()) + 1, inputs=inputs))
-        if labels.max() >= self.classifier.n_classes:
-            raise ValueError(f"label {int(labels.max())} but the classifier has {self.classifier.n_classes} classes")
+        previous = self.classifier
+        n_classes = n_classes or (previous.n_classes if previous is not None else int(labels.max()) + 1)
+        inputs = inputs or (previous.inputs if previous is not None else 1)
+        if labels.max() >= n_classes:
+            raise ValueError(f"label {int(labels.max())} but the classifier has {n_classes} classes")
         if seed is not None:
             torch.manual_seed(seed)
-            self.attach_classifier(Classifier(self.classifier.n_classes, self.classifier.inputs, self.classifier.lr))
+        self.attach_classifier(Classifier(n_classes, inputs, previous.lr if previous is not None else 1e-3))
         with torch.no_grad():  # the posteriors do not change while the classifier learns: compute them once
             features = [torch.cat(parts) for parts in zip(*self._batched(images, 500, self._classifier_features))]
         labels = labels.to(self.device)
