@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from dcgmm_notebooks import notebook_06, notebook_07
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1625,6 +1626,8 @@ NOTEBOOKS = {
     "03_drmm_sierpinski": notebook_03,
     "04_depth_vs_parameters": notebook_04,
     "05_inverse_kinematics": notebook_05,
+    "06_dcgmm_mnist": notebook_06,
+    "07_dcgmm_svhn": notebook_07,
     "08_flow_mixtures": notebook_08,
 }
 
