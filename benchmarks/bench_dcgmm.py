@@ -76,6 +76,16 @@ def classification(split, n_test: int) -> None:
     print(f"    DCGMM-E + linear classifier on the top GMM layer only (49 posteriors)  {100 * accuracy_top:5.2f} %")
     print(f"    peer: logistic regression on the pixels (scikit-learn)             {100 * accuracy_peer:5.2f} %")
     print("    paper 003 Tables IV/V (60k training images): 98.0–99.9 %")
+    classes = torch.arange(10).repeat(50)
+    print("\n(e) class-conditional samples (500: 50 per digit) recognised by the pixel logistic regression of (b)")
+    for method in ("prototype", "transpose"):
+        for top_s in (1, 3):
+            for sharpen in (False, True):
+                samples = model.sample(500, classes=classes, top_s=top_s, sharpen=sharpen, seed=0, class_method=method)
+                recognised = peer.score(samples.flatten(1).numpy(), classes.numpy())
+                label = "prototypes (ours)" if method == "prototype" else "Wᵀ inverse (paper 003 Eq. 13)"
+                state = "on " if sharpen else "off"
+                print(f"    {label:30s} top-S {top_s}  sharpening {state}  {100 * recognised:5.1f} %")
 
 
 def clustering(split, n_points: int) -> None:
