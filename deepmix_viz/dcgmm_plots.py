@@ -41,22 +41,24 @@ def plot_sample_grid(images, nrow: int = 10, ax=None, title: str | None = None):
     return ax.figure
 
 
-def plot_component_mosaic(model, layers=None, nrow: int | None = None):
+def plot_component_mosaic(model, layers=None, nrow: int | None = None, stretch: bool | None = None):
     """The "visual alphabet": every component of each GMM layer decoded to pixels (paper 003 Fig. 14).
 
     ``layers`` lists GMM-layer indices (default: all). Each panel's title gives the layer, K and the
-    receptive field in pixels.
+    receptive field in pixels. ``stretch`` scales every grey patch to its own range so that faint
+    centroids stay visible (default: on for grey images, off for colour, whose hues it would distort).
     """
     layers = list(range(len(model.gmm_layers))) if layers is None else list(layers)
+    stretch = model.input_shape[0] == 1 if stretch is None else stretch
     fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.4), squeeze=False)
     for ax, layer in zip(axes[0], layers):
         images = model.component_images(layer)
         per_row = nrow or math.ceil(math.sqrt(len(images)))
-        # each patch is scaled to its own range so that faint lower-layer centroids stay visible
-        low = images.flatten(1).min(1).values[:, None, None, None]
-        high = images.flatten(1).max(1).values[:, None, None, None]
-        scaled = (images - low) / (high - low).clamp_min(1e-6)
-        _show_grid(ax, make_image_grid(scaled, nrow=per_row, value_range=UNIT_RANGE))
+        if stretch:
+            low = images.flatten(1).min(1).values[:, None, None, None]
+            high = images.flatten(1).max(1).values[:, None, None, None]
+            images = (images - low) / (high - low).clamp_min(1e-6)
+        _show_grid(ax, make_image_grid(images, nrow=per_row, value_range=UNIT_RANGE))
         _bare(ax)
         gmm = model.gmm_layers[layer]
         side = model.receptive_field(layer)
@@ -129,7 +131,7 @@ def plot_outlier_rocs(rocs: dict, ax=None, title: str = "outlier detection"):
 
 
 def plot_layer_objectives(history, smooth: int = 20):
-    """Each GMM layer's training objective (moving average) and its σ; dashed lines mark where layers start."""
+    """Each GMM layer's training objective (moving average) and its σ; a dashed line marks a delayed start."""
     objectives, sigmas = history["layer_objectives"], history["sigma"]
     steps = history["step"]
     n_layers = objectives.shape[1]
@@ -143,9 +145,9 @@ def plot_layer_objectives(history, smooth: int = 20):
         ax.set_xlabel("step")
         if layer == 0:
             ax.set_ylabel("objective L (nats / position)", color="C0")
-        moving = np.flatnonzero(np.diff(sigmas[:, layer]) != 0)
-        if len(moving):
-            ax.axvline(steps[moving[0]], color="0.5", ls="--", lw=0.8)
+        start = history.notes.get("start_steps", [0] * n_layers)[layer]
+        if start > 0:
+            ax.axvline(start, color="0.5", ls="--", lw=0.8)
         twin = ax.twinx()
         twin.semilogy(steps, sigmas[:, layer], color="C1", lw=1)
         if layer == n_layers - 1:

@@ -317,3 +317,38 @@ def test_component_images_decode_each_centroid_over_its_receptive_field(model):
     assert torch.allclose(patches.reshape(16, 9), bottom.mu[0].clamp(0, 1), atol=1e-6)  # (py, px) order
     digits = model.component_images(-1)
     assert digits.shape == (25, 1, 8, 8) and digits.std(0).mean() > 0.05  # 25 different pictures
+
+
+def test_a_second_fit_continues_training_and_reset_starts_over(model, digits, tmp_path):
+    train, _, test, _ = digits
+    copy = DCGMM.load(model.save(tmp_path / "copy.pt"))
+    before = copy.log_prob(test).mean()
+    history = copy.fit(train, epochs=1, batch_size=50, seed=1, progress=False)
+    assert history.notes["start_steps"] == [0, 0]  # no delays when continuing
+    assert copy.log_prob(test).mean() > before - 5  # the trained parameters were kept
+    copy.fit(train[:100], epochs=1, batch_size=50, seed=1, progress=False, reset=True)
+    assert copy.gmm_layers[1].annealer.reductions == 0 and copy.gmm_layers[0].mu.abs().max() <= 0.2
+
+
+def test_pooling_shapes_follow_torch_for_every_stride():
+    for kernel, stride, size in [(2, 2, 5), (1, 2, 4), (1, 3, 5), (3, 2, 7), (2, 3, 8)]:
+        pool = MaxPool(kernel, stride)
+        shape = pool.build((size, size, 1))
+        assert pool(torch.rand(1, size, size, 1)).shape[1:] == shape
+        assert pool.backward(torch.rand(1, *shape)).shape == (1, size, size, 1)
+
+
+def test_a_float64_model_trains_and_samples_in_float64(digits):
+    model = DCGMM.from_spec("F(3,1)-G(9)-F(6,1)-G(9)", input_shape=(1, 8, 8)).double()
+    model.fit(digits[0][:100], epochs=1, batch_size=50, progress=False)
+    assert model.log_prob(digits[2][:5]).dtype == torch.float64
+    assert model.sample(3, sharpen=True, seed=0).dtype == torch.float64
+
+
+def test_clear_errors_for_bad_layer_arguments():
+    with pytest.raises(ValueError, match="whole number"):
+        DCGMM.from_spec("F(3,ind)-G(9)", input_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="three factors"):
+        GMMLayer(4, lr_factors=(1.0, 0.1))
+    assert [layer.wait for layer in DCGMM.from_spec("F(3,1)-G(9)-F(6,1)-G(9)", (1, 8, 8), wait=0.5).gmm_layers] \
+        == [0.5, 0.5]

@@ -28,7 +28,8 @@ class SingleExpAnnealer:
         q = (avg − last) / (last − l0)
 
     and, if −2δ < q < δ (progress is small compared with the total progress since the start), shrinks
-    ε ← max(γ·ε, ε∞) and σ ← max(γ·σ, σ∞). The lower bound −2δ refuses a reduction right after a big drop.
+    ε ← max(γ·ε, ε∞) and σ ← max(γ·σ, σ∞). The lower bound −2δ refuses a reduction right after a big drop;
+    no total progress at all (last = l0) does not count as stationary. ``reductions`` counts σ's steps.
 
     Differences from the reference code, on purpose: every step of a window enters its mean (the
     reference drops the last one by an off-by-one), and the rule is plain Python state that can be
@@ -70,7 +71,7 @@ class SingleExpAnnealer:
         return self.sigma <= self.sigma_min
 
     def observe(self, objective: float) -> bool:
-        """Record one step's mean objective; returns True when this step shrank σ and ε."""
+        """Record one step's mean objective; returns True when this step shrank σ or ε."""
         self._sum += objective
         self._count += 1
         if self._count < self.window:
@@ -83,12 +84,12 @@ class SingleExpAnnealer:
             self._first = average
         elif self._windows_done > 2:
             progress = self._last - self._first
-            q = (average - self._last) / progress if progress != 0 else 0.0
-            if -2 * self.delta < q < self.delta and not self.annealed:
-                self.sigma = max(self.gamma * self.sigma, self.sigma_min)
-                self.lr = max(self.gamma * self.lr, self.lr_min)
-                self.reductions += 1
-                reduced = True
+            stationary = progress != 0 and -2 * self.delta < (average - self._last) / progress < self.delta
+            if stationary:
+                sigma, lr = max(self.gamma * self.sigma, self.sigma_min), max(self.gamma * self.lr, self.lr_min)
+                reduced = sigma != self.sigma or lr != self.lr
+                self.reductions += sigma != self.sigma  # counts the σ reductions
+                self.sigma, self.lr = sigma, lr
         self._last = average
         return reduced
 

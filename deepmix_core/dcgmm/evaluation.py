@@ -68,7 +68,7 @@ def clustering_scores(model, images, layer: int = -1, max_points: int = 5000) ->
     The layer must have a single position (1×1 map, e.g. the top layer of architecture E); the points
     are the flattened images (paper 002 §4.3). Returns ``dunn``, ``davies_bouldin`` and ``clusters``.
     """
-    images = torch.as_tensor(images)[:max_points]
+    images = torch.as_tensor(images)[:max_points].cpu()
     posteriors = model.posteriors(images, layer=layer)
     if posteriors.shape[1:3] != (1, 1):
         raise ValueError(f"clustering needs a GMM layer with one position; layer {layer} has a "

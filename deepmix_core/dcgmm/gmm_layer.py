@@ -83,15 +83,18 @@ class GMMLayer(nn.Module):
         super().__init__()
         if not 0.0 <= wait <= 1.0:
             raise ValueError(f"wait is a fraction of the training steps in [0, 1], got {wait}")
+        if len(lr_factors) != 3:
+            raise ValueError(f"lr_factors are three factors λ for (μ, s, logits), got {lr_factors}")
         self.register_buffer("torus_d2", torus_squared_distances(n_components))
         self.n_components, self.shared = int(n_components), bool(shared)
         self.mu_init, self.precision_max, self.precision_min = float(mu_init), float(precision_max), 1e-3
         self.lr_factors = tuple(float(f) for f in lr_factors)
         self.wait = float(wait)
-        self.annealer = SingleExpAnnealer(
+        self._annealer_settings = dict(
             sigma=initial_sigma(n_components) if sigma0 is None else float(sigma0), sigma_min=sigma_min,
             lr=lr, lr_min=lr_min, window=window, gamma=gamma, delta=delta,
         )
+        self.annealer = SingleExpAnnealer(**self._annealer_settings)
         self._options = dict(shared=shared, mu_init=mu_init, precision_max=precision_max, lr=lr, lr_min=lr_min,
                              lr_factors=list(self.lr_factors), sigma0=sigma0, sigma_min=sigma_min, window=window,
                              gamma=gamma, delta=delta, wait=wait)
@@ -112,14 +115,15 @@ class GMMLayer(nn.Module):
         return height, width, k
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """μ ~ U(−mu_init, mu_init), s = precision_max, equal weights (reference §1.2)."""
-        noise = torch.rand(self.mu.shape, generator=generator, device=self.mu.device)
+        """μ ~ U(−mu_init, mu_init), s = precision_max, equal weights (reference §1.2), and a fresh annealer."""
+        noise = torch.rand(self.mu.shape, generator=generator, device=self.mu.device, dtype=self.mu.dtype)
         self.mu.data.copy_((2 * noise - 1) * self.mu_init)
         self.precision.data.fill_(self.precision_max)
         self.logits.data.zero_()
+        self.annealer = SingleExpAnnealer(**self._annealer_settings)
 
     def config(self) -> dict:
-        return {"type": "GMMLayer", "n_components": self.n_components, **self._options}
+        return {"type": "GMMLayer", "n_components": self.n_components, **self._options, "wait": self.wait}
 
     @property
     def sigma(self) -> float:
@@ -181,8 +185,9 @@ class GMMLayer(nn.Module):
 
     def smoothing(self) -> torch.Tensor:
         """g(σ): row-normalised exp(−d²/2σ²) over the torus, recomputed when σ has changed. (K, K)."""
-        if self._smoothing_sigma != self.sigma or self._smoothing.device != self.torus_d2.device:
-            self._smoothing = torch.softmax(-self.torus_d2 / (2 * self.sigma**2), dim=1)
+        if (self._smoothing_sigma != self.sigma or self._smoothing.device != self.mu.device
+                or self._smoothing.dtype != self.mu.dtype):
+            self._smoothing = torch.softmax(-self.torus_d2.to(self.mu.dtype) / (2 * self.sigma**2), dim=1)
             self._smoothing_sigma = self.sigma
         return self._smoothing
 
@@ -262,8 +267,8 @@ class GMMLayer(nn.Module):
         height, width, _ = self.input_shape
         k, device = self.n_components, self.mu.device
         if control is None:
-            control = torch.ones(n, height, width, k, device=device)
-        weights = control.clamp(1e-6, 11000.0) ** power
+            control = torch.ones(n, height, width, k, device=device, dtype=self.mu.dtype)
+        weights = control.to(self.mu.dtype).clamp(1e-6, 11000.0) ** power
         if 0 < top_s < k:
             threshold = weights.topk(top_s, dim=-1).values[..., -1:]
             weights = torch.where(weights >= threshold, weights, torch.zeros_like(weights))
@@ -274,7 +279,7 @@ class GMMLayer(nn.Module):
             position = torch.arange(height * width, device=device).reshape(1, height, width).expand_as(chosen)
             mu, s = self.mu[position, chosen], self.precision[position, chosen]
         std = torch.where(s >= self.precision_max * (1 - 1e-6), torch.zeros_like(s), 1.0 / s)
-        noise = torch.randn(mu.shape, generator=generator, device=device)
+        noise = torch.randn(mu.shape, generator=generator, device=device, dtype=mu.dtype)
         return mu + noise_scale * std * noise
 
     def extra_repr(self) -> str:

@@ -65,6 +65,8 @@ def parse_spec(spec: str) -> list[nn.Module]:
                 f"cannot read layer {token!r} in spec {spec!r}: use F(f,Δ), P(f,Δ), G(K), G(K,ind) or C(S)"
             )
         kind, first, second = match.group(1), int(match.group(2)), match.group(3)
+        if second is not None and kind != "G" and not second.isdigit():
+            raise ValueError(f"the second argument of {token!r} must be a whole number (F(f,Δ), P(f,Δ), C(S,1|2))")
         if kind in "FP":
             stride = int(second) if second is not None else (1 if kind == "F" else first)
             layers.append(Fold(first, stride) if kind == "F" else MaxPool(first, stride))
@@ -164,7 +166,9 @@ class DCGMM(SaveLoadMixin, nn.Module):
             layers = [GMMLayer(layer.n_components, **{**layer._options, **gmm_options})
                       if isinstance(layer, GMMLayer) else layer for layer in layers]
         n_gmm = sum(isinstance(layer, GMMLayer) for layer in layers)
-        return cls(layers, input_shape, waits=waits if waits is not None else [0.1 * i for i in range(n_gmm)])
+        if waits is None and "wait" not in gmm_options:
+            waits = [0.1 * i for i in range(n_gmm)]
+        return cls(layers, input_shape, waits=waits)
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -252,7 +256,7 @@ class DCGMM(SaveLoadMixin, nn.Module):
             raise ValueError(f"images must have shape (N, {expected}), got {tuple(x.shape)}")
         if not torch.isfinite(x).all():
             raise ValueError("images contain nan or inf values")
-        return x.to(self.device, torch.float32).permute(0, 2, 3, 1)
+        return x.to(self.device, self.gmm_layers[0].mu.dtype).permute(0, 2, 3, 1)
 
     def _map_to_images(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(0, 3, 1, 2).contiguous()
@@ -318,12 +322,17 @@ class DCGMM(SaveLoadMixin, nn.Module):
         batch_size: int = 100,
         seed: int | None = 0,
         progress: bool = True,
+        reset: bool | None = None,
     ) -> History:
         """Train every GMM layer by SGD on its own objective, bottom-up once per minibatch (paper 003 §IV-A).
 
         Each layer sees the posteriors of the layer below computed *before* that layer's step; no gradient
         crosses layers. A layer with delay ``wait`` = w starts after a fraction w of all steps; σ and ε follow
         the SingleExp rule per layer. Data are reshuffled every epoch (the reference shuffled once).
+
+        The first call starts from the papers' initialisation (seeded by ``seed``). A later call, or one on a
+        loaded model, *continues*: parameters and annealing state carry on and the delays are not applied
+        again. ``reset=True`` starts from scratch; ``reset=False`` continues even an untrained model.
 
         Returns a :class:`History` with ``loss`` (−top-layer objective), ``layer_objectives`` (one column per
         GMM layer), ``sigma``, ``lr``, ``epoch`` and ``time`` per step.
@@ -335,9 +344,11 @@ class DCGMM(SaveLoadMixin, nn.Module):
         if n < batch_size:
             raise ValueError(f"need at least batch_size={batch_size} images, got {n}")
         generator = make_generator(seed, torch.device("cpu"))
-        if seed is not None:
+        trained = any(layer.annealer._windows_done or layer.annealer._count for layer in self.gmm_layers)
+        reset = not trained if reset is None else reset
+        if reset:
             for index, layer in enumerate(self.gmm_layers):
-                layer.reset_parameters(make_generator(seed + 1 + index, self.device))
+                layer.reset_parameters(make_generator(None if seed is None else seed + 1 + index, self.device))
         steps_per_epoch = n // batch_size  # full batches only; the remainder changes every epoch
         total = epochs * steps_per_epoch
         history, start = History(), time.perf_counter()
@@ -350,7 +361,7 @@ class DCGMM(SaveLoadMixin, nn.Module):
                 objectives = []
                 for layer in self.stack:
                     if isinstance(layer, GMMLayer):
-                        h, value = layer.train_step(h, learn=step >= layer.wait * total)
+                        h, value = layer.train_step(h, learn=not reset or step >= layer.wait * total)
                         objectives.append(value)
                     else:
                         h = layer(h)
@@ -360,7 +371,8 @@ class DCGMM(SaveLoadMixin, nn.Module):
                 bar.update(1)
                 bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}")
         bar.close()
-        history.notes.update(images=n, batch_size=batch_size, epochs=epochs, spec=self.spec)
+        history.notes.update(images=n, batch_size=batch_size, epochs=epochs, spec=self.spec,
+                             start_steps=[math.ceil(layer.wait * total) if reset else 0 for layer in self.gmm_layers])
         return history
 
     # ------------------------------------------------------------------ classification

@@ -85,8 +85,8 @@ class MaxPool(nn.Module):
 
     Forward: A'(h, w, c) = max of A over the window [hΔ, hΔ+f) × [wΔ, wΔ+f) (windows that run past the edge
     are cut, as ``ceil_mode`` does). Backward: every input cell copies the value of the window it falls in
-    (for overlapping windows, the last one), which is the paper's "upsampling"; the ambiguity it leaves is
-    what sharpening repairs.
+    (for overlapping windows, the last one; with Δ > f, a cell between windows copies the window before
+    it), which is the paper's "upsampling"; the ambiguity it leaves is what sharpening repairs.
     """
 
     def __init__(self, kernel: int, stride: int | None = None) -> None:
@@ -98,13 +98,18 @@ class MaxPool(nn.Module):
         self.input_shape: ShapeHWC | None = None
 
     def build(self, input_shape: ShapeHWC) -> ShapeHWC:
-        """Output shape for an input map ``(H, W, C)``: 1 + ceil((H − f)/Δ) positions per side."""
+        """Output shape for an input map ``(H, W, C)``: 1 + ceil((H − f)/Δ) positions per side, less a last
+        window that would start outside the input (PyTorch's ``ceil_mode`` rule)."""
         height, width, channels = input_shape
         if min(height, width) < self.kernel:
             raise ValueError(f"MaxPool({self.kernel},{self.stride}): input {height}×{width} is smaller than the kernel")
         self.input_shape = (height, width, channels)
-        ceil_windows = [1 + -(-(size - self.kernel) // self.stride) for size in (height, width)]
-        return ceil_windows[0], ceil_windows[1], channels
+
+        def windows(size: int) -> int:
+            count = 1 + -(-(size - self.kernel) // self.stride)
+            return count - 1 if (count - 1) * self.stride >= size else count
+
+        return windows(height), windows(width), channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = F.max_pool2d(x.permute(0, 3, 1, 2), self.kernel, self.stride, ceil_mode=True)
