@@ -28,7 +28,6 @@ figures: $(STAMP)  ## execute every notebook (full budgets) and write HTML + PNG
 
 pretrained: $(STAMP)  ## retrain the IK and DCGMM models shipped in deepmix_core/pretrained/ (~30 min on a CPU)
 	$(BIN)/python scripts/train_pretrained.py
-	$(BIN)/python scripts/train_dcgmm_pretrained.py
 
 bench: $(STAMP)  ## print the benchmark figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

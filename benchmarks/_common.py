@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import numpy as np
 import torch
@@ -16,6 +17,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, device_help: str = "to
         "--threads", type=int, default=1, help="torch CPU threads (1: small tensors gain nothing from more)"
     )
     parser.add_argument("--seed", type=int, default=0)
+
+
+def best_time(fn, repeats: int) -> float:
+    """Fastest wall-clock time in seconds of ``repeats`` calls of ``fn`` (after one untimed warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - begin)
+    return min(times)
 
 
 def start(args: argparse.Namespace) -> None:

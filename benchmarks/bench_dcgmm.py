@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_common_arguments, start
+from _common import add_common_arguments, best_time, start
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import davies_bouldin_score
 from sklearn.mixture import GaussianMixture
@@ -30,17 +29,6 @@ from deepmix_core.dcgmm import DCGMM, dunn_index, outlier_roc
 from deepmix_core.pretrained import load_pretrained_dcgmm, pretrained_info
 
 SPEC_E = "F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)"
-
-
-def best_of(fn, repeats: int) -> float:
-    """Fastest of ``repeats`` timed calls (after one warm-up), in seconds."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - begin)
-    return min(times)
 
 
 def outliers(split, n_test: int) -> None:
@@ -111,7 +99,7 @@ def throughput(split, steps: int, threads: int) -> None:
           f"{len(history) * 100 / seconds:,.0f} images/s ({1000 * seconds / len(history):.1f} ms per step)")
     size = 2048
     a, b = torch.randn(size, size), torch.randn(size, size)
-    peak = 2 * size**3 / best_of(lambda: a @ b, 3) / 1e9
+    peak = 2 * size**3 / best_time(lambda: a @ b, 3) / 1e9
     print(f"    matmul peak (float32 {size}×{size} @ {size}×{size}): {peak:.1f} GFLOP/s")
     x = model._images_to_map(images[:100])
     activity = x
@@ -119,7 +107,7 @@ def throughput(split, steps: int, threads: int) -> None:
         if hasattr(layer, "n_components"):
             rows = activity.numel() // activity.shape[-1]
             flops = 2 * 2 * rows * layer.dim * layer.n_components  # two (rows × D) @ (D × K) products
-            seconds_e = best_of(lambda layer=layer, activity=activity: layer.log_scores(activity), 5)
+            seconds_e = best_time(lambda layer=layer, activity=activity: layer.log_scores(activity), 5)
             print(f"    E-step of G({layer.n_components}) on {rows:,} rows × D={layer.dim}: "
                   f"{1000 * seconds_e:6.2f} ms, {flops / seconds_e / 1e9:5.1f} GFLOP/s = "
                   f"{100 * flops / seconds_e / 1e9 / peak:4.0f} % of peak")

@@ -24,12 +24,11 @@ Run ``python benchmarks/bench_gmm_em.py`` (≈1–2 minutes on 2 CPU cores) or `
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 import torch
-from _common import add_common_arguments, start
+from _common import add_common_arguments, best_time, start
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
@@ -61,17 +60,6 @@ def datasets(n_swiss: int, quick: bool) -> dict[str, np.ndarray]:
     if quick:
         digits = digits[:500]
     return {"swiss roll 2-D": swiss_roll(n=n_swiss, seed=0).numpy(), "digits 64-D": digits}
-
-
-def best_time(fit, repeats: int) -> float:
-    """Fastest wall-clock time of ``repeats`` calls of ``fit`` (after one untimed warm-up call)."""
-    fit()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fit()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def time_ours(x: np.ndarray, k: int, covariance: str, args: argparse.Namespace) -> tuple[float, float]:

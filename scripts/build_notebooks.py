@@ -21,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 from dcgmm_notebooks import notebook_06, notebook_07
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_notebook
+from notebook_cells import code, md
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -31,16 +32,6 @@ DROPPED_MIME_TYPES = (
     "application/vnd.jupyter.widget-view+json",  # points to widget state that is not saved
     "application/vnd.plotly.v1+json",
 )
-
-
-def md(text: str):
-    """A markdown cell (leading/trailing blank lines removed)."""
-    return new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str):
-    """A code cell (leading/trailing blank lines removed)."""
-    return new_code_cell(text.strip("\n"))
 
 
 # ====================================================================================================

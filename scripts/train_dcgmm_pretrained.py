@@ -10,14 +10,12 @@ first half of the test set; the second half is never seen):
 The paper trains 80 epochs on 60,000 images with a 100-step SingleExp window; with 10,000 images we use
 a 50-step window so that σ can reach its floor within the budget (each reduction needs a window).
 
-    python scripts/train_dcgmm_pretrained.py                 # both
-    python scripts/train_dcgmm_pretrained.py --only mnist_no0
+    python scripts/train_pretrained.py --only mnist          # one of them (train_pretrained.py runs these too)
+    python scripts/train_pretrained.py --only mnist_no0
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import time
 
@@ -32,7 +30,8 @@ SETTINGS = dict(epochs=60, batch_size=100, window=50, classifier_epochs=30)
 MODELS = {"mnist": list(range(10)), "mnist_no0": list(range(1, 10))}
 
 
-def train(name: str, threads: int) -> None:
+def train(name: str, threads: int) -> tuple:
+    """Train checkpoint ``name``; returns the saved path and its training record."""
     split = load_mnist_split()
     keep = torch.isin(split["train_labels"], torch.tensor(MODELS[name]))
     images, labels = split["train_images"][keep], split["train_labels"][keep]
@@ -55,26 +54,10 @@ def train(name: str, threads: int) -> None:
         "images_per_second": round(len(history) * SETTINGS["batch_size"] / seconds, 1),
         "torch_threads": threads,
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
-        "made_by": "scripts/train_dcgmm_pretrained.py (make pretrained)",
+        "made_by": "scripts/train_pretrained.py (make pretrained) → train_dcgmm_pretrained.train",
     }
     if name == "mnist":
         model.fit_classifier(images, labels, epochs=SETTINGS["classifier_epochs"], inputs=2, seed=0)
         test_accuracy = (model.predict(split["test_images"]) == split["test_labels"]).float().mean().item()
         record["classifier"] = {"inputs": "top two GMM layers", "held_out_accuracy": round(test_accuracy, 4)}
-    path = model.save(dcgmm_path(name))
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name}: {seconds:.0f} s, wrote {path} ({path.stat().st_size / 1e6:.2f} MB)\n{json.dumps(record)}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=sorted(MODELS), help="train one model")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    for name in [args.only] if args.only else MODELS:
-        train(name, args.threads)
-
-
-if __name__ == "__main__":
-    main()
+    return model.save(dcgmm_path(name)), record

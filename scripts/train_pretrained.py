@@ -1,10 +1,14 @@
-"""Train the small pretrained IK models shipped in deepmix_core/pretrained/ (run by ``make pretrained``).
+"""Train the small pretrained models shipped in deepmix_core/pretrained/ (run by ``make pretrained``).
+
+The IK models are trained here; the two MNIST DCGMMs (``mnist``, ``mnist_no0``) by
+``train_dcgmm_pretrained.py``, which this script calls for those names.
+
 
 Each model is a DRMM trained from scratch on random poses of its rig (seed 0), then saved with a JSON record
 of how it was made. The settings below were chosen to train in under 10 minutes on one core of a laptop CPU;
 the paper's humanoid model (10 layers × 256 components, 500k steps on a GPU) is far bigger.
 
-    python scripts/train_pretrained.py               # both models
+    python scripts/train_pretrained.py               # all four models
     python scripts/train_pretrained.py --only arm    # one of them
 """
 
@@ -16,6 +20,7 @@ import platform
 import time
 
 import torch
+import train_dcgmm_pretrained
 
 from deepmix_core import DRMM
 from deepmix_core.data.kinematics import Arm, Humanoid
@@ -52,7 +57,8 @@ def point_columns_scale(rig, factor: float) -> torch.Tensor:
     return scale
 
 
-def train(name: str, threads: int) -> None:
+def train(name: str, threads: int) -> tuple:
+    """Train IK checkpoint ``name``; returns the saved path and its training record."""
     settings = MODELS[name]
     rig = settings["rig"]()
     data = rig.dataset(settings["poses"], seed=0)
@@ -84,18 +90,20 @@ def train(name: str, threads: int) -> None:
         "machine": f"{platform.processor() or platform.machine()}, {torch.__version__}",
         "made_by": "scripts/train_pretrained.py (make pretrained)",
     }
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name}: {seconds:.0f} s, wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return path, record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=sorted(MODELS), help="train one model")
+    parser.add_argument("--only", choices=sorted([*MODELS, *train_dcgmm_pretrained.MODELS]), help="train one model")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these sizes)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    for name in [args.only] if args.only else MODELS:
-        train(name, args.threads)
+    for name in [args.only] if args.only else [*MODELS, *train_dcgmm_pretrained.MODELS]:
+        trainer = train if name in MODELS else train_dcgmm_pretrained.train
+        path, record = trainer(name, args.threads)
+        path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"{name}: {record['train_seconds']:.0f} s, wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":
