@@ -268,6 +268,8 @@ def test_variants_from_the_top_layer_resemble_their_source(model, digits):
     own = ((variants - test[:100]) ** 2).flatten(1).mean(1)
     other = ((variants - test[100:200]) ** 2).flatten(1).mean(1)
     assert (own < other).float().mean() > 0.8
+    from_patches = model.variants(test[:100], layer=0, seed=0)  # from the bottom layer: only patches resampled
+    assert ((from_patches - test[:100]) ** 2).mean() < own.mean()
 
 
 def test_outlier_detection_of_zeros_by_the_top_layer(digits):
@@ -352,3 +354,14 @@ def test_clear_errors_for_bad_layer_arguments():
         GMMLayer(4, lr_factors=(1.0, 0.1))
     assert [layer.wait for layer in DCGMM.from_spec("F(3,1)-G(9)-F(6,1)-G(9)", (1, 8, 8), wait=0.5).gmm_layers] \
         == [0.5, 0.5]
+
+
+def test_sample_with_known_pixels_is_inpainting(model, digits):
+    image = digits[2][0].clone()
+    image[:, :, 4:] = float("nan")  # right half unknown
+    samples = model.sample(6, known=image, seed=0)
+    assert samples.shape == (6, 1, 8, 8)
+    assert torch.equal(samples[:, :, :, :4], digits[2][0, :, :, :4].expand(6, 1, 8, 4))
+    assert torch.isfinite(samples).all() and samples[:, :, :, 4:].std(0).mean() > 0  # the right half varies
+    with pytest.raises(ValueError, match="known holds"):
+        model.sample(3, known=torch.zeros(2, 1, 8, 8))

@@ -572,6 +572,7 @@ class DCGMM(SaveLoadMixin, nn.Module):
         seed: int | None = None,
         clip: bool = True,
         class_method: str = "prototype",
+        known=None,
     ) -> torch.Tensor:
         """Draw ``n`` images top-down (paper 003 §IV-C): uniform at the top, top-S at every GMM layer.
 
@@ -584,12 +585,22 @@ class DCGMM(SaveLoadMixin, nn.Module):
         classes : class ids (one per sample, or one for all) for class-conditional sampling through the
             classifier's approximate inverse (paper 003 §IV-D); needs :meth:`fit_classifier`
         class_method : "prototype" or "transpose" (paper 003 Eq. 13), see :meth:`class_control`
+        known : the shared conditioning vocabulary: an image (C, H, W) or a batch (n, C, H, W) with ``nan``
+            for unknown pixels; the samples are then :meth:`inpaint` completions of it (``classes`` unused)
         clip : clamp the images to [0, 1]
 
         Returns (n, C, H, W) float32 on the model's device.
         """
         if n < 1:
             raise ValueError(f"n must be ≥ 1, got {n}")
+        if known is not None:
+            known = torch.as_tensor(known, dtype=torch.float32)
+            known = known.expand(n, *known.shape) if known.ndim == 3 else known
+            if known.shape[0] != n:
+                raise ValueError(f"known holds {known.shape[0]} images for n={n} samples")
+            missing = torch.isnan(known)
+            return self.inpaint(torch.nan_to_num(known), missing, top_s=top_s, sharpen=sharpen,
+                                noise_scale=noise_scale, seed=seed)
         settings = self._sharpening(sharpen)
         generator = make_generator(seed, self.device)
         control = None
