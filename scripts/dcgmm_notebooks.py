@@ -199,8 +199,10 @@ widgets.interactive(
 )
 """),
         code(r"""
-rows = [test_images[:10]] + [model.variants(test_images[:10], layer=layer, seed=SEED) for layer in (-1, -1, 1)]
-rows[2] = model.variants(test_images[:10], layer=-1, seed=SEED + 1)
+rows = [test_images[:10],
+        model.variants(test_images[:10], layer=-1, top_s=3, seed=SEED),      # top-S 3: room to differ
+        model.variants(test_images[:10], layer=-1, top_s=3, seed=SEED + 1),
+        model.variants(test_images[:10], layer=1, top_s=3, seed=SEED)]
 plot_sample_grid(torch.cat(rows), nrow=10,
                  title="images; two variants from the top layer; one from the middle layer");
 gap = lambda variants: ((variants - test_images[:10]) ** 2).mean().item()
