@@ -66,6 +66,11 @@ class SingleExpAnnealer:
             raise ValueError(f"σ and its floor must be positive, got sigma={self.sigma}, sigma_min={self.sigma_min}")
 
     @property
+    def started(self) -> bool:
+        """True once it has observed a step (the layer has trained)."""
+        return self._windows_done > 0 or self._count > 0
+
+    @property
     def annealed(self) -> bool:
         """True once σ has reached its floor (the layer is then a pure max-component GMM)."""
         return self.sigma <= self.sigma_min

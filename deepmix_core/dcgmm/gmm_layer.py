@@ -99,7 +99,7 @@ class GMMLayer(nn.Module):
                              lr_factors=list(self.lr_factors), sigma0=sigma0, sigma_min=sigma_min, window=window,
                              gamma=gamma, delta=delta, wait=wait)
         self.input_shape: ShapeHWC | None = None
-        self._smoothing_sigma: float | None = None
+        self._smoothing_cache: tuple | None = None  # ((σ, device, dtype), g)
 
     # ------------------------------------------------------------------ construction
     def build(self, input_shape: ShapeHWC) -> ShapeHWC:
@@ -124,6 +124,13 @@ class GMMLayer(nn.Module):
 
     def config(self) -> dict:
         return {"type": "GMMLayer", "n_components": self.n_components, **self._options, "wait": self.wait}
+
+    def get_extra_state(self) -> dict:
+        """The annealer's state (σ, ε, window sums) travels in the state dict, so save/load keep it."""
+        return self.annealer.state()
+
+    def set_extra_state(self, state: dict) -> None:
+        self.annealer.load_state(state)
 
     @property
     def sigma(self) -> float:
@@ -154,17 +161,24 @@ class GMMLayer(nn.Module):
             return rows.reshape(n, height, width, -1)
         return rows.reshape(height, width, n, -1).permute(2, 0, 1, 3)
 
-    def _log_scores_of_rows(self, rows: torch.Tensor, squares: torch.Tensor | None = None) -> torch.Tensor:
-        """ℓ_k = x²·(−½s²)ᵀ + x·(s²μ)ᵀ + (log π_k + Σ log s − ½ Σ s²μ²): two batched matmuls, (sets, rows, K).
+    def _log_scores_of_rows(self, rows: torch.Tensor, squares: torch.Tensor | None = None,
+                            known: torch.Tensor | None = None) -> torch.Tensor:
+        """ℓ_k = x²·(−½s²)ᵀ + x·(s²μ)ᵀ + Σ_d m_d (log s_kd − ½ s_kd² μ_kd²) + log π_k, as batched matmuls.
 
         Expanding the square keeps the (rows, K, D) difference tensor out of memory (reference §7.1).
+        ``known`` holds the 0/1 masks m (rows with missing entries already zeroed); without it every m_d = 1
+        and the last sum is a constant per component. Returns (sets, rows, K).
         """
         s2 = self.precision**2
-        constant = (torch.log_softmax(self.logits, dim=-1) + torch.log(self.precision).sum(-1)
-                    - 0.5 * (s2 * self.mu**2).sum(-1))  # (sets, K)
-        linear = torch.baddbmm(constant.unsqueeze(1), rows, (s2 * self.mu).transpose(1, 2))
+        per_dim = torch.log(self.precision) - 0.5 * s2 * self.mu**2  # (sets, K, D)
+        log_weights = torch.log_softmax(self.logits, dim=-1)
+        if known is None:
+            scores = (log_weights + per_dim.sum(-1)).unsqueeze(1)  # (sets, 1, K), broadcast over the rows
+        else:
+            scores = torch.baddbmm(log_weights.unsqueeze(1), known, per_dim.transpose(1, 2))
+        scores = torch.baddbmm(scores, rows, (s2 * self.mu).transpose(1, 2))
         squares = rows * rows if squares is None else squares
-        return torch.baddbmm(linear, squares, s2.transpose(1, 2), alpha=-0.5)
+        return torch.baddbmm(scores, squares, s2.transpose(1, 2), alpha=-0.5)
 
     def log_scores(self, x: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:
         """ℓ_k(x) at every position: (N, H, W, D) → (N, H, W, K), without the −(D/2) log 2π constant.
@@ -176,20 +190,15 @@ class GMMLayer(nn.Module):
         if observed is None:
             return self._unrows(self._log_scores_of_rows(self._rows(x)), x.shape[0])
         rows, known = self._rows(x * observed), self._rows(observed.to(x.dtype))
-        s2 = self.precision**2
-        per_dim = (torch.log(self.precision) - 0.5 * s2 * self.mu**2).transpose(1, 2)  # (sets, D, K)
-        scores = torch.baddbmm(torch.log_softmax(self.logits, dim=-1).unsqueeze(1), known, per_dim)
-        scores = torch.baddbmm(scores, rows, (s2 * self.mu).transpose(1, 2))
-        scores = torch.baddbmm(scores, rows * rows, s2.transpose(1, 2), alpha=-0.5)
-        return self._unrows(scores, x.shape[0])
+        return self._unrows(self._log_scores_of_rows(rows, known=known), x.shape[0])
 
     def smoothing(self) -> torch.Tensor:
         """g(σ): row-normalised exp(−d²/2σ²) over the torus, recomputed when σ has changed. (K, K)."""
-        if (self._smoothing_sigma != self.sigma or self._smoothing.device != self.mu.device
-                or self._smoothing.dtype != self.mu.dtype):
-            self._smoothing = torch.softmax(-self.torus_d2.to(self.mu.dtype) / (2 * self.sigma**2), dim=1)
-            self._smoothing_sigma = self.sigma
-        return self._smoothing
+        key = (self.sigma, self.mu.device, self.mu.dtype)
+        if self._smoothing_cache is None or self._smoothing_cache[0] != key:
+            smoothing = torch.softmax(-self.torus_d2.to(self.mu.dtype) / (2 * self.sigma**2), dim=1)
+            self._smoothing_cache = (key, smoothing)
+        return self._smoothing_cache[1]
 
     def objective(self, log_scores: torch.Tensor) -> torch.Tensor:
         """L = max_k Σ_j g_kj ℓ_j − (D/2) log 2π at every position (same shape as ``log_scores`` minus K)."""
@@ -202,7 +211,7 @@ class GMMLayer(nn.Module):
 
     # ------------------------------------------------------------------ training
     def gradients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Mean objective, posteriors and the analytic gradients of the mean objective, all from two matmuls.
+        """Mean objective, posteriors and the analytic gradients of the mean objective, all from matmuls.
 
         With k* the winning row of the smoothed scores and w_j = g_{k*j} (reference §1.4):
         ∂L/∂μ_jd = w_j s_jd² (x_d − μ_jd),  ∂L/∂s_jd = w_j (1/s_jd − s_jd (x_d − μ_jd)²),  ∂L/∂a_j = w_j − π_j.

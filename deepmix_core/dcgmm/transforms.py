@@ -76,6 +76,9 @@ class Fold(nn.Module):
         coverage = F.fold(torch.ones_like(columns[:1, : self.kernel**2]), **fold)  # patches per pixel (1, 1, H, W)
         return (summed / coverage).permute(0, 2, 3, 1)
 
+    def config(self) -> dict:
+        return {"type": "Fold", "kernel": self.kernel, "stride": self.stride}
+
     def extra_repr(self) -> str:
         return f"F({self.kernel},{self.stride})"
 
@@ -121,6 +124,9 @@ class MaxPool(nn.Module):
         rows = torch.clamp(torch.arange(height, device=signal.device) // self.stride, max=signal.shape[1] - 1)
         cols = torch.clamp(torch.arange(width, device=signal.device) // self.stride, max=signal.shape[2] - 1)
         return signal[:, rows][:, :, cols]
+
+    def config(self) -> dict:
+        return {"type": "MaxPool", "kernel": self.kernel, "stride": self.stride}
 
     def extra_repr(self) -> str:
         return f"P({self.kernel},{self.stride})"
