@@ -26,13 +26,13 @@ from sklearn.mixture import GaussianMixture
 
 from deepmix_core.data import load_mnist_split
 from deepmix_core.dcgmm import DCGMM, dunn_index, outlier_roc
-from deepmix_core.pretrained import load_pretrained_dcgmm, pretrained_info
+from deepmix_core.pretrained import load_pretrained, pretrained_info
 
 SPEC_E = "F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)"
 
 
 def outliers(split, n_test: int) -> None:
-    model = load_pretrained_dcgmm("mnist_no0")
+    model = load_pretrained("mnist_no0_dcgmm")
     images, labels = split["test_images"][:n_test], split["test_labels"][:n_test]
     scores = model.layer_log_likelihoods(images)
     inlier, outlier = labels != 0, labels == 0
@@ -50,7 +50,7 @@ def outliers(split, n_test: int) -> None:
 
 
 def classification(split, n_test: int) -> None:
-    model = load_pretrained_dcgmm("mnist")
+    model = load_pretrained("mnist_dcgmm")
     images, labels = split["test_images"][:n_test], split["test_labels"][:n_test]
     accuracy = (model.predict(images) == labels).float().mean().item()
     with tempfile.TemporaryDirectory() as folder:
@@ -77,7 +77,7 @@ def classification(split, n_test: int) -> None:
 
 
 def clustering(split, n_points: int) -> None:
-    model = load_pretrained_dcgmm("mnist")
+    model = load_pretrained("mnist_dcgmm")
     images = split["test_images"][:n_points]
     points = images.flatten(1).numpy()
     labels = model.posteriors(images).reshape(len(images), -1).argmax(1).numpy()
@@ -122,7 +122,7 @@ def gallery(path: Path) -> None:
 
     from deepmix_viz.flow_plots import _bare, _show_grid, make_image_grid
 
-    model = load_pretrained_dcgmm("mnist")
+    model = load_pretrained("mnist_dcgmm")
     classes = torch.arange(10).repeat(4)
     plain = model.sample(40, classes=classes, top_s=1, seed=0)
     sharp = model.sample(40, classes=classes, top_s=1, seed=0, sharpen=True)

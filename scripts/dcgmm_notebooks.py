@@ -36,7 +36,7 @@ from sklearn.mixture import GaussianMixture
 from deepmix_core import DCGMM, budget
 from deepmix_core.data import load_digits_images, load_mnist_split
 from deepmix_core.dcgmm import Sharpening, clustering_scores, outlier_roc
-from deepmix_core.pretrained import load_pretrained_dcgmm, pretrained_info
+from deepmix_core.pretrained import load_pretrained, pretrained_info
 from deepmix_viz import (
     inpaint_panel, plot_component_mosaic, plot_confusion, plot_inpainting, plot_layer_objectives,
     plot_outlier_rocs, plot_sample_grid, plot_sharpening, region_mask, sample_panel, setup_notebook,
@@ -119,7 +119,7 @@ images, all three σ annealed to 0.01) — or, on 8×8 digits, models trained he
 """),
         code(r"""
 if DATA == "MNIST" and not RETRAIN:
-    model, outlier_model = load_pretrained_dcgmm("mnist"), load_pretrained_dcgmm("mnist_no0")
+    model, outlier_model = load_pretrained("mnist_dcgmm"), load_pretrained("mnist_no0_dcgmm")
     info = pretrained_info("mnist_dcgmm")
     print(f"loaded {model}\n  trained {info['epochs']} epochs on {info['training_images']} images in "
           f"{info['train_seconds']:.0f} s; final σ {info['final_sigma']}")

@@ -10,8 +10,8 @@ first half of the test set; the second half is never seen):
 The paper trains 80 epochs on 60,000 images with a 100-step SingleExp window; with 10,000 images we use
 a 50-step window so that σ can reach its floor within the budget (each reduction needs a window).
 
-    python scripts/train_pretrained.py --only mnist          # one of them (train_pretrained.py runs these too)
-    python scripts/train_pretrained.py --only mnist_no0
+    python scripts/train_pretrained.py --only mnist_dcgmm        # one of them (train_pretrained.py runs these)
+    python scripts/train_pretrained.py --only mnist_no0_dcgmm
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import torch
 
 from deepmix_core.data import load_mnist_split
 from deepmix_core.dcgmm import DCGMM
-from deepmix_core.pretrained import dcgmm_path
+from deepmix_core.pretrained import pretrained_path
 
 SPEC = "F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)"
 SETTINGS = dict(epochs=60, batch_size=100, window=50, classifier_epochs=30)
-MODELS = {"mnist": list(range(10)), "mnist_no0": list(range(1, 10))}
+MODELS = {"mnist_dcgmm": list(range(10)), "mnist_no0_dcgmm": list(range(1, 10))}
 
 
 def train(name: str, threads: int) -> tuple:
@@ -56,8 +56,8 @@ def train(name: str, threads: int) -> tuple:
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
         "made_by": "scripts/train_pretrained.py (make pretrained) → train_dcgmm_pretrained.train",
     }
-    if name == "mnist":
+    if name == "mnist_dcgmm":
         model.fit_classifier(images, labels, epochs=SETTINGS["classifier_epochs"], inputs=2, seed=0)
         test_accuracy = (model.predict(split["test_images"]) == split["test_labels"]).float().mean().item()
         record["classifier"] = {"inputs": "top two GMM layers", "held_out_accuracy": round(test_accuracy, 4)}
-    return model.save(dcgmm_path(name)), record
+    return model.save(pretrained_path(name)), record

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from deepmix_core.data import load_mnist_split
 from deepmix_core.dcgmm import outlier_roc
-from deepmix_core.pretrained import load_pretrained_dcgmm, pretrained_info
+from deepmix_core.pretrained import load_pretrained, pretrained_info
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_checkpoints_record_how_they_were_made():
 
 def test_classifier_on_held_out_mnist(held_out):
     images, labels = held_out
-    model = load_pretrained_dcgmm("mnist")
+    model = load_pretrained("mnist_dcgmm")
     accuracy = (model.predict(images) == labels).float().mean().item()
     assert accuracy > 0.95  # bench_dcgmm.py measures 97.6 % on all 5,000
 
@@ -36,7 +36,7 @@ def test_classifier_on_held_out_mnist(held_out):
 def test_class_conditional_samples_are_recognised_by_an_independent_classifier(held_out):
     images, labels = held_out
     judge = LogisticRegression(max_iter=200).fit(images.flatten(1).numpy(), labels.numpy())  # pixels only
-    model = load_pretrained_dcgmm("mnist")
+    model = load_pretrained("mnist_dcgmm")
     classes = torch.arange(10).repeat(10)
     recognised = {
         method: judge.score(model.sample(100, classes=classes, top_s=3, seed=0, class_method=method)
@@ -49,7 +49,7 @@ def test_class_conditional_samples_are_recognised_by_an_independent_classifier(h
 
 def test_zeros_are_outliers_for_the_model_of_one_to_nine(held_out):
     images, labels = held_out
-    model = load_pretrained_dcgmm("mnist_no0")
+    model = load_pretrained("mnist_no0_dcgmm")
     scores = model.outlier_scores(images)
     roc = outlier_roc(scores[labels != 0], scores[labels == 0])
     assert roc.auc > 0.88  # bench_dcgmm.py measures 93.1 % on all 5,000 (paper 003: 92.8 %)

@@ -1,10 +1,11 @@
-"""Small pretrained checkpoints shipped with the package, so the IK notebook is live without training.
+"""Small pretrained checkpoints shipped with the package, so the IK and DCGMM notebooks run without training.
 
 The files are made by ``make pretrained`` (``scripts/train_pretrained.py``), which records next to each
 checkpoint how it was trained (``<name>.json``: model shape, data, steps, seconds). Nothing here downloads.
 
     from deepmix_core.pretrained import load_pretrained
-    model = load_pretrained("humanoid")        # a model of Humanoid().observe(...) vectors
+    model = load_pretrained("humanoid")        # a DRMM of Humanoid().observe(...) vectors
+    model = load_pretrained("mnist_dcgmm")     # a DCGMM of MNIST (all digits, with a classifier)
 """
 
 from __future__ import annotations
@@ -14,31 +15,21 @@ from pathlib import Path
 
 import torch
 
+from deepmix_core.dcgmm import DCGMM
 from deepmix_core.drmm import DRMM
 from deepmix_core.scaled import ColumnScaled
 
-__all__ = [
-    "PRETRAINED_DIR",
-    "available",
-    "dcgmm_path",
-    "load_model_file",
-    "load_pretrained",
-    "load_pretrained_dcgmm",
-    "pretrained_info",
-    "pretrained_path",
-]
+__all__ = ["PRETRAINED_DIR", "available", "load_model_file", "load_pretrained", "pretrained_info", "pretrained_path"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
 
 
 def pretrained_path(name: str) -> Path:
-    """Path of the checkpoint ``name`` (e.g. ``"arm"``, ``"humanoid"``), whether or not it exists."""
-    return PRETRAINED_DIR / f"{name}_drmm.pt"
+    """Path of the checkpoint ``name`` (``"arm"``, ``"humanoid"``, ``"mnist_dcgmm"``, …), whether or not it exists.
 
-
-def dcgmm_path(name: str) -> Path:
-    """Path of the DCGMM checkpoint ``name`` (e.g. ``"mnist"``, ``"mnist_no0"``), whether or not it exists."""
-    return PRETRAINED_DIR / f"{name}_dcgmm.pt"
+    DRMM files are ``<name>_drmm.pt``; DCGMM names end in ``_dcgmm`` and their files are ``<name>.pt``.
+    """
+    return PRETRAINED_DIR / (f"{name}.pt" if name.endswith("_dcgmm") else f"{name}_drmm.pt")
 
 
 def available() -> list[str]:
@@ -48,15 +39,18 @@ def available() -> list[str]:
 
 
 def pretrained_info(name: str) -> dict:
-    """How the checkpoint was made (the JSON written by ``make pretrained``); ``name`` may end in ``_dcgmm``."""
-    path = (PRETRAINED_DIR / f"{name}.json") if name.endswith("_dcgmm") else pretrained_path(name).with_suffix(".json")
+    """How the checkpoint was made (the JSON written by ``make pretrained``)."""
+    path = pretrained_path(name).with_suffix(".json")
     if not path.exists():
         raise FileNotFoundError(f"no training record {path}; run `make pretrained`")
     return json.loads(path.read_text())
 
 
-def load_pretrained(name: str, map_location: str = "cpu") -> DRMM | ColumnScaled:
-    """Load the pretrained model ``name`` (a DRMM, possibly wrapped in :class:`ColumnScaled`).
+def load_pretrained(name: str, map_location: str = "cpu") -> DRMM | ColumnScaled | DCGMM:
+    """Load the pretrained model ``name``: a DRMM (possibly wrapped in :class:`ColumnScaled`) or a DCGMM.
+
+    The DCGMMs are ``"mnist_dcgmm"`` (all digits, with a classifier) and ``"mnist_no0_dcgmm"`` (digits 1–9,
+    for the outlier protocol), trained on :func:`deepmix_core.data.load_mnist_split`.
 
     A clear error names the command that makes it if it is missing.
     """
@@ -69,26 +63,10 @@ def load_pretrained(name: str, map_location: str = "cpu") -> DRMM | ColumnScaled
     return load_model_file(path, map_location)
 
 
-def load_pretrained_dcgmm(name: str = "mnist", map_location: str = "cpu"):
-    """Load a shipped DCGMM: ``"mnist"`` (all digits, with classifier) or ``"mnist_no0"`` (digits 1–9 only).
-
-    Made by ``scripts/train_dcgmm_pretrained.py`` (``make pretrained``) on the offline MNIST split of
-    :func:`deepmix_core.data.load_mnist_split`; ``pretrained_info(name + "_dcgmm")`` says how.
-    """
-    from deepmix_core.dcgmm import DCGMM
-
-    path = dcgmm_path(name)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no pretrained DCGMM {name!r} at {path}; run `make pretrained` (about 10 minutes on a laptop CPU)"
-        )
-    return DCGMM.load(path, map_location=map_location)
-
-
-def load_model_file(path: str | Path, map_location: str = "cpu") -> DRMM | ColumnScaled:
-    """Load a file written by ``DRMM.save`` or ``ColumnScaled.save``, whichever it holds."""
+def load_model_file(path: str | Path, map_location: str = "cpu") -> DRMM | ColumnScaled | DCGMM:
+    """Load a file written by ``DRMM.save``, ``ColumnScaled.save`` or ``DCGMM.save``, whichever it holds."""
     kind = torch.load(Path(path), map_location=map_location, weights_only=True).get("model")
-    loaders = {"DRMM": DRMM, "ColumnScaled": ColumnScaled}
+    loaders = {"DRMM": DRMM, "ColumnScaled": ColumnScaled, "DCGMM": DCGMM}
     if kind not in loaders:
         raise ValueError(f"{path} holds an unexpected model type {kind!r}")
     return loaders[kind].load(path, map_location=map_location)
