@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .flow_plots import _bare, _show_grid, make_image_grid
+from .flow_plots import plot_image_grid
+from .layers import _moving_average
 
 __all__ = [
     "inpaint_panel",
@@ -20,25 +21,22 @@ __all__ = [
     "plot_inpainting",
     "plot_layer_objectives",
     "plot_outlier_rocs",
-    "plot_sample_grid",
     "plot_sharpening",
     "region_mask",
     "sample_panel",
 ]
 
-UNIT_RANGE = (0.0, 1.0)
+UNIT_RANGE = (0.0, 1.0)  # DCGMM images are in [0, 1]; pass it to plot_image_grid as value_range
 
 
-def plot_sample_grid(images, nrow: int = 10, ax=None, title: str | None = None):
-    """(N, C, H, W) images in [0, 1] as one grid; returns the figure."""
-    if ax is None:
-        rows = math.ceil(len(images) / nrow)
-        _, ax = plt.subplots(figsize=(0.5 * nrow + 0.4, 0.5 * rows + 0.6))
-    _show_grid(ax, make_image_grid(images, nrow=nrow, value_range=UNIT_RANGE))
-    _bare(ax)
-    if title:
-        ax.set_title(title)
-    return ax.figure
+def _plot_rows(rows: list[tuple], n: int):
+    """One grid row per (images, title) pair, ``n`` images each: the layout of the sharpening and inpainting plots."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * n + 1.2, 0.75 * len(rows) + 0.6))
+    for ax, (images, title) in zip(axes, rows):
+        plot_image_grid(images[:n], nrow=n, ax=ax, value_range=UNIT_RANGE)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def plot_component_mosaic(model, layers=None, nrow: int | None = None, stretch: bool | None = None):
@@ -58,8 +56,7 @@ def plot_component_mosaic(model, layers=None, nrow: int | None = None, stretch: 
             low = images.flatten(1).min(1).values[:, None, None, None]
             high = images.flatten(1).max(1).values[:, None, None, None]
             images = (images - low) / (high - low).clamp_min(1e-6)
-        _show_grid(ax, make_image_grid(images, nrow=per_row, value_range=UNIT_RANGE))
-        _bare(ax)
+        plot_image_grid(images, nrow=per_row, ax=ax, value_range=UNIT_RANGE)
         gmm = model.gmm_layers[layer]
         side = model.receptive_field(layer)
         ax.set_title(f"GMM layer {layer + 1}: K = {gmm.n_components}, {side}×{side} px", fontsize=9)
@@ -69,18 +66,10 @@ def plot_component_mosaic(model, layers=None, nrow: int | None = None, stretch: 
 
 def plot_sharpening(before, after, n: int = 8):
     """Samples without sharpening, the same samples sharpened, and their difference (three rows)."""
-    before, after = before[:n], after[:n]
-    difference = after - before
+    difference = after[:n] - before[:n]
     scale = float(difference.abs().max()) or 1.0
-    fig, axes = plt.subplots(3, 1, figsize=(0.6 * n + 1.2, 3 * 0.75 + 0.6))
-    titles = ("sampled (no sharpening)", "after sharpening", f"difference (grey = 0, ±{scale:.2f})")
-    panels = (before, after, 0.5 + 0.5 * difference / scale)
-    for ax, images, title in zip(axes, panels, titles):
-        _show_grid(ax, make_image_grid(images, nrow=n, value_range=UNIT_RANGE))
-        _bare(ax)
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _plot_rows([(before, "sampled (no sharpening)"), (after, "after sharpening"),
+                       (0.5 + 0.5 * difference / scale, f"difference (grey = 0, ±{scale:.2f})")], n)
 
 
 def region_mask(shape: tuple[int, int], region: str = "right half") -> torch.Tensor:
@@ -105,15 +94,9 @@ def region_mask(shape: tuple[int, int], region: str = "right half") -> torch.Ten
 
 def plot_inpainting(originals, mask, filled, n: int = 10):
     """Originals, the erased input (erased pixels shown mid-grey) and the completions (three rows)."""
-    originals, filled = originals[:n], filled[:n]
+    n = min(n, len(originals))
     erased = torch.where(torch.as_tensor(mask).bool(), torch.full_like(originals, 0.5), originals)
-    fig, axes = plt.subplots(3, 1, figsize=(0.6 * len(originals) + 1.2, 3 * 0.75 + 0.6))
-    for ax, images, title in zip(axes, (originals, erased, filled), ("original", "erased", "inpainted")):
-        _show_grid(ax, make_image_grid(images, nrow=len(images), value_range=UNIT_RANGE))
-        _bare(ax)
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _plot_rows([(originals, "original"), (erased, "erased"), (filled, "inpainted")], n)
 
 
 def plot_outlier_rocs(rocs: dict, ax=None, title: str = "outlier detection"):
@@ -136,11 +119,9 @@ def plot_layer_objectives(history, smooth: int = 20):
     steps = history["step"]
     n_layers = objectives.shape[1]
     fig, axes = plt.subplots(1, n_layers, figsize=(3.3 * n_layers, 2.8), squeeze=False)
-    kernel = np.ones(smooth) / smooth
+    smoothed, dropped = _moving_average(np.asarray(objectives, dtype=float), smooth)
     for layer, ax in enumerate(axes[0]):
-        values = objectives[:, layer]
-        smoothed = np.convolve(values, kernel, mode="valid") if len(values) > smooth else values
-        ax.plot(steps[len(steps) - len(smoothed):], smoothed, color="C0")
+        ax.plot(steps[dropped:], smoothed[:, layer], color="C0")
         ax.set_title(f"GMM layer {layer + 1}", fontsize=9)
         ax.set_xlabel("step")
         if layer == 0:
@@ -161,9 +142,8 @@ def sample_panel(model, top_s: int = 3, sharpen: bool = False, n: int = 30, seed
     """Widget callback: draw ``n`` samples with the given top-S and sharpening, as a grid figure."""
     samples = model.sample(n, top_s=top_s, sharpen=sharpen, seed=seed, classes=classes)
     what = "class-conditional " if classes is not None else ""
-    fig = plot_sample_grid(samples.cpu(), nrow=nrow,
-                           title=f"{what}samples, top-S = {top_s}, sharpening {'on' if sharpen else 'off'}")
-    return fig
+    title = f"{what}samples, top-S = {top_s}, sharpening {'on' if sharpen else 'off'}"
+    return plot_image_grid(samples.cpu(), nrow=nrow, title=title, value_range=UNIT_RANGE).figure
 
 
 def inpaint_panel(model, images, region: str = "right half", top_s: int = 1, seed: int = 0):

@@ -39,7 +39,7 @@ from deepmix_core.dcgmm import Sharpening, clustering_scores, outlier_roc
 from deepmix_core.pretrained import load_pretrained, pretrained_info
 from deepmix_viz import (
     inpaint_panel, plot_component_mosaic, plot_confusion, plot_inpainting, plot_layer_objectives,
-    plot_outlier_rocs, plot_sample_grid, plot_sharpening, region_mask, sample_panel, setup_notebook,
+    plot_image_grid, plot_outlier_rocs, plot_sharpening, region_mask, sample_panel, setup_notebook,
 )
 
 SPEC_E = "F(3,1)-G(25)-F(4,2)-G(25)-F(12,1)-G(49)"   # architecture E of paper 003 (Table VI)
@@ -153,7 +153,8 @@ just above assigns to it (paper 002 §3.2.3, paper 003 §IV-C), which makes the 
         code(r"""
 fig, axes = plt.subplots(3, 1, figsize=(6, 4.6))
 for ax, top_s in zip(axes, (1, 3, 10)):
-    plot_sample_grid(model.sample(20, top_s=top_s, seed=SEED), nrow=10, ax=ax, title=f"top-S = {top_s}")
+    plot_image_grid(model.sample(20, top_s=top_s, seed=SEED), nrow=10, ax=ax, title=f"top-S = {top_s}",
+                    value_range=(0, 1))
 """),
         code(r"""
 before = model.sample(10, top_s=3, seed=SEED + 1)
@@ -203,7 +204,7 @@ rows = [test_images[:10],
         model.variants(test_images[:10], layer=-1, top_s=3, seed=SEED),      # top-S 3: room to differ
         model.variants(test_images[:10], layer=-1, top_s=3, seed=SEED + 1),
         model.variants(test_images[:10], layer=1, top_s=3, seed=SEED)]
-plot_sample_grid(torch.cat(rows), nrow=10,
+plot_image_grid(torch.cat(rows), nrow=10, value_range=(0, 1),
                  title="images; two variants from the top layer; one from the middle layer");
 gap = lambda variants: ((variants - test_images[:10]) ** 2).mean().item()
 print(f"mean squared distance to the source: from the top layer {gap(rows[1]):.4f}, "
@@ -259,8 +260,8 @@ classes = torch.arange(10).repeat(3)
 plain = model.sample(30, classes=classes, top_s=3, seed=SEED)
 sharp = model.sample(30, classes=classes, top_s=3, seed=SEED, sharpen=True)
 fig, axes = plt.subplots(1, 2, figsize=(11, 2.4))
-plot_sample_grid(plain, nrow=10, ax=axes[0], title="asked for 0–9 (three rows)")
-plot_sample_grid(sharp, nrow=10, ax=axes[1], title="the same, sharpened")
+plot_image_grid(plain, nrow=10, ax=axes[0], title="asked for 0–9 (three rows)", value_range=(0, 1))
+plot_image_grid(sharp, nrow=10, ax=axes[1], title="the same, sharpened", value_range=(0, 1))
 read_back = (model.predict(plain) == classes).float().mean().item()
 print(f"the DCGMM's classifier reads back the class asked for in {100 * read_back:.0f} % of the unsharpened "
       "samples; benchmarks/bench_dcgmm.py scores them with an independent pixel classifier")
@@ -311,7 +312,7 @@ from deepmix_core import DCGMM, budget
 from deepmix_core.data import load_digits_images, load_mnist_split, load_torchvision, to_unit_range
 from deepmix_core.dcgmm import Sharpening, outlier_roc
 from deepmix_viz import (
-    plot_component_mosaic, plot_inpainting, plot_layer_objectives, plot_outlier_rocs, plot_sample_grid,
+    plot_component_mosaic, plot_inpainting, plot_layer_objectives, plot_image_grid, plot_outlier_rocs,
     plot_sharpening, region_mask, setup_notebook,
 )
 
@@ -358,7 +359,7 @@ except (FileNotFoundError, RuntimeError, OSError) as err:
 n_test = min(500, len(colour) // 5)  # the last images are held out for inpainting
 train_colour, test_colour = colour[:-n_test][:N_TRAIN], colour[-n_test:]
 print(f"{SOURCE}: {len(train_colour)} training images of shape {tuple(train_colour.shape[1:])}")
-plot_sample_grid(train_colour[:20], nrow=10, title=f"{SOURCE}: training images");
+plot_image_grid(train_colour[:20], nrow=10, title=f"{SOURCE}: training images", value_range=(0, 1));
 """),
         md(r"""
 ## 2. Training
@@ -423,6 +424,7 @@ if fashion is not None:
     rocs = {f"GMM layer {layer + 1}": outlier_roc(-scores[inliers, layer], -scores[outliers, layer])
             for layer in range(scores.shape[1])}
     plot_outlier_rocs(rocs, title="FashionMNIST: T-shirts as outliers")
-    plot_sample_grid(fashion_model.sample(20, top_s=3, seed=SEED), nrow=10, title="FashionMNIST samples")
+    plot_image_grid(fashion_model.sample(20, top_s=3, seed=SEED), nrow=10, title="FashionMNIST samples",
+                    value_range=(0, 1))
 """),
     ]

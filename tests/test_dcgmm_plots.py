@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from deepmix_core import DCGMM  # noqa: E402
 from deepmix_core.data import load_digits_images  # noqa: E402
@@ -18,7 +17,6 @@ from deepmix_viz import (  # noqa: E402
     plot_component_mosaic,
     plot_layer_objectives,
     plot_outlier_rocs,
-    plot_sample_grid,
     plot_sharpening,
     region_mask,
     sample_panel,
@@ -81,8 +79,9 @@ def test_layer_objective_curves(tiny):
     plt.close(fig)
 
 
-def test_sample_grid_shape():
-    fig = plot_sample_grid(torch.rand(12, 1, 8, 8), nrow=6, title="x")
+def test_sample_panel_grid_shape(tiny):
+    model, _, _ = tiny
+    fig = sample_panel(model, n=12, nrow=6)
     image = fig.axes[0].get_images()[0].get_array()
-    assert image.shape == (2 * 9 + 1, 6 * 9 + 1)
+    assert image.shape == (2 * 9 + 1, 6 * 9 + 1)  # 2 rows × 6 images of 8×8 with 1-pixel padding
     plt.close(fig)
