@@ -95,9 +95,10 @@ class GMMLayer(nn.Module):
             lr=lr, lr_min=lr_min, window=window, gamma=gamma, delta=delta,
         )
         self.annealer = SingleExpAnnealer(**self._annealer_settings)
+        # the constructor arguments, for config(); `wait` is read from self.wait, which DCGMM(waits=...) sets
         self._options = dict(shared=shared, mu_init=mu_init, precision_max=precision_max, lr=lr, lr_min=lr_min,
                              lr_factors=list(self.lr_factors), sigma0=sigma0, sigma_min=sigma_min, window=window,
-                             gamma=gamma, delta=delta, wait=wait)
+                             gamma=gamma, delta=delta)
         self.input_shape: ShapeHWC | None = None
         self._smoothing_cache: tuple | None = None  # ((σ, device, dtype), g)
 
