@@ -66,7 +66,7 @@ def train(
 ) -> tuple[DRMM, float]:
     """A fresh DRMM (layers, components) trained for ``iterations`` steps; returns (model, training seconds)."""
     model = DRMM(*shape).to(args.device)
-    history = model.fit(data, iterations=iterations, batch_size=batch_size, seed=args.seed, progress=False)
+    history = model.fit(data, steps=iterations, batch_size=batch_size, seed=args.seed, progress=False)
     return model, float(history["time"][-1])
 
 
@@ -92,7 +92,7 @@ def f1_table(title: str, data: torch.Tensor, real: torch.Tensor, args: argparse.
         )
     gmm = GMM(64, covariance="diag").to(args.device)
     start_time = time.perf_counter()
-    gmm.fit(data, iterations=200, seed=args.seed, progress=False)
+    gmm.fit(data, epochs=200, seed=args.seed, progress=False)
     seconds = time.perf_counter() - start_time
     precision, recall, f1 = precision_recall(real, gmm.sample(N_EVAL, seed=1))
     row = f"{'GMM 64 diag (EM)':<17} {gmm.n_iter_:>7} {seconds:>8.1f} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f}"

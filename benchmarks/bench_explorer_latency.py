@@ -88,7 +88,7 @@ def main() -> None:
     start(args)
     data = swiss_roll(seed=0).to(args.device)
     drmm = DRMM(3, 16).to(args.device)
-    drmm.fit(data, iterations=args.iterations, seed=args.seed, progress=False)
+    drmm.fit(data, steps=args.iterations, seed=args.seed, progress=False)
     gmm = GMM(32).to(args.device)
     gmm.fit(data, seed=args.seed, progress=False)
     samplers = {

@@ -2,7 +2,7 @@
 
 What it measures
 ----------------
-1. **NLL vs K.** MNIST t10k (``../shared/data/mnist``) resized to 16×16 (bilinear, antialiased), split by a
+1. **NLL vs K.** MNIST t10k (``$DEEPMIX_DATA/mnist``) resized to 16×16 (bilinear, antialiased), split by a
    seeded permutation into 9,000 training and 1,000 held-out images, dequantised uniformly to [−0.5, 0.5)
    (``dequantize(levels=256)``). GenMM and LatMM with K ∈ ``--ks`` (1 3 5), image flow levels=2, steps=4,
    hidden=32, batch 64, lr 1e-3, t_EM=5, ``--epochs`` epochs, exact E-step (GenMM also with the reference
@@ -11,7 +11,7 @@ What it measures
    Table I), the held-out NLL in bits/dim, the final π, and CPU seconds per epoch (total and ÷ K). LatMM
    runs with the paper's ``mean_init_std=0.01`` and, as a labelled deviation, 1.0 (``--latmm-stds``). A
    diagonal ``GMM`` with the same K on the same dequantised vectors is the shallow-mixture peer. Without
-   ``../shared`` the table falls back to scikit-learn's 8×8 digits upsampled to 16×16 and says so.
+   the files the table falls back to scikit-learn's 8×8 digits upsampled to 16×16 and says so.
 2. **Classification accuracy vs K** (one GenMM per class, ``MaxLikelihoodClassifier``, uniform class prior):
    (a) scikit-learn's 8×8 digits, stratified 60/40 split, pixels 0–16 dequantised with levels=17, vector flow
    (4 coupling layers, hidden 32), K ∈ {1, 2, 4}, 30 epochs; (b) MNIST at 16×16: train on the 5k training
@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mnist-ks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mnist-hidden", type=int, default=16, help="image flow of table 2b: coupling channels")
     parser.add_argument("--mnist-test", type=int, default=10_000, help="t10k images to classify (seeded subset)")
-    parser.add_argument("--mnist-root", default=None, help="folder of the MNIST IDX files (default ../shared)")
+    parser.add_argument("--mnist-root", default=None, help="MNIST IDX folder (default $DEEPMIX_DATA/mnist)")
     parser.add_argument("--quick", action="store_true", help="tiny data, 1–2 epochs, small flows: a smoke run")
     add_common_arguments(parser)
     return parser.parse_args()
@@ -107,7 +107,7 @@ def nll_data(args) -> tuple[torch.Tensor, torch.Tensor, str]:
     else:  # the 8×8 digits, levels 0–16 → 0–255, upsampled
         levels, _ = load_digits_images(as_levels=True)
         images = resize_images((levels.float() * 255 / 16).round().to(torch.uint8), 16)
-        n_train, what = 1617, "FALLBACK: ../shared/data/mnist not found → scikit-learn 8×8 digits upsampled"
+        n_train, what = 1617, "FALLBACK: $DEEPMIX_DATA/mnist not found → scikit-learn 8×8 digits upsampled"
     if args.quick:
         images, n_train = images[:400], 300
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))
@@ -156,10 +156,10 @@ def nll_table(args) -> list[dict]:
     timings = []
     for name, std, k in runs:
         if name.startswith("GenMM"):
-            model, label = GenMM(components=k, flow=spec, seed=args.seed), name + (" (reference)" if k > 1 and
+            model, label = GenMM(n_components=k, flow=spec, seed=args.seed), name + (" (reference)" if k > 1 and
                                                                                  "tempered" in name else "")
         else:
-            model = LatMM(components=k, flow=spec, seed=args.seed, mean_init_std=std)
+            model = LatMM(n_components=k, flow=spec, seed=args.seed, mean_init_std=std)
             label = f"LatMM μ-init std {std:g}" + (" (paper)" if std == PAPER_LATMM_STD else " (ours)")
         model.to(args.device)
         fit_seconds, eval_seconds = fit_timed(model, train, args, args.epochs, temper_by_dim="tempered" in name)
@@ -176,7 +176,7 @@ def nll_table(args) -> list[dict]:
     print("   " + "-" * (len(header) - 3))
     for k in args.ks:  # the shallow-mixture peer on the same dequantised vectors
         gmm = GMM(k, covariance="diag")
-        gmm.fit(train.flatten(1).to(args.device), iterations=200, seed=args.seed, progress=False)
+        gmm.fit(train.flatten(1).to(args.device), epochs=200, seed=args.seed, progress=False)
         nats = [-gmm.log_prob(x.flatten(1).to(args.device)).mean().item() / x[0].numel() + LN_256
                 for x in (train, held_out)]
         print(f"   {'peer: GMM diag (EM)':<30} {k:>2} {nats[0]:7.4f} {nats[1]:8.4f} {nats[1] / math.log(2):8.4f}")
@@ -196,7 +196,7 @@ def peer_rows(x_train, y_train, x_test, y_test, ks, args) -> None:
     for k in ks:
         begin = time.process_time()
         classifier = MaxLikelihoodClassifier(lambda k=k: GMM(k, covariance="diag"))
-        classifier.fit(xtr, y_train, iterations=200, seed=args.seed, progress=False)
+        classifier.fit(xtr, y_train, epochs=200, seed=args.seed, progress=False)
         seconds = time.process_time() - begin
         print(f"   {'peer: GMM diag per class':<28} {k:>2} {classifier.score(xte, y_test):9.4f} {seconds:9.1f}")
     with warnings.catch_warnings(), threadpool_limits(limits=args.threads):
@@ -212,7 +212,9 @@ def peer_rows(x_train, y_train, x_test, y_test, ks, args) -> None:
 def genmm_rows(x_train, y_train, x_test, y_test, spec, ks, epochs, args, what: str) -> list[dict]:
     timings = []
     for k in ks:
-        classifier = MaxLikelihoodClassifier(lambda k=k: GenMM(components=k, flow=spec, seed=args.seed).to(args.device))
+        classifier = MaxLikelihoodClassifier(
+            lambda k=k: GenMM(n_components=k, flow=spec, seed=args.seed).to(args.device)
+        )
         begin = time.process_time()
         classifier.fit(x_train, y_train, epochs=epochs, batch_size=args.batch_size, lr=args.lr, t_em=args.t_em,
                        seed=args.seed, progress=False)
@@ -250,8 +252,8 @@ def mnist_table(args) -> list[dict]:
     train, test = mnist("train5k", args), mnist("test", args)
     print("\n2b. Maximum-likelihood classification — MNIST 16×16, train on train5k, test on t10k")
     if train is None or test is None:
-        print("    skipped: the MNIST files of ../shared/data/mnist are not there (set --mnist-root or "
-              "$DEEPMIX_SHARED_MNIST)")
+        print("    skipped: the MNIST files of $DEEPMIX_DATA/mnist are not there (set --mnist-root or "
+              "$DEEPMIX_DATA)")
         return []
     (train_images, y_train), (test_images, y_test) = train, test
     if args.quick:  # 30 images of each class (train5k is sorted by label)
@@ -275,9 +277,9 @@ def mnist_table(args) -> list[dict]:
 def warm_up(args) -> None:
     """One tiny fit of each flow kind, so that one-off start-up costs do not land in the first timing."""
     images = dequantize(torch.zeros(64, 1, 16, 16, dtype=torch.uint8), levels=256, seed=args.seed)
-    GenMM(components=1, flow=flow_spec(args, 8), seed=args.seed).to(args.device).fit(images, epochs=1, progress=False)
+    GenMM(n_components=1, flow=flow_spec(args, 8), seed=args.seed).to(args.device).fit(images, epochs=1, progress=False)
     vector = {"kind": "vector", "dim": 64, "n_layers": 2, "hidden": 8}
-    GenMM(components=1, flow=vector, seed=args.seed).to(args.device).fit(images[:, 0, :8, :8].flatten(1), epochs=1,
+    GenMM(n_components=1, flow=vector, seed=args.seed).to(args.device).fit(images[:, 0, :8, :8].flatten(1), epochs=1,
                                                                           progress=False)
 
 

@@ -16,7 +16,7 @@ If the held-out NLL of one flow already varies by tenths of a nat per pixel betw
 differences between K rows of ``bench_flows.py`` are not evidence for or against a K trend. It also explains
 why a mixture can look much better than K = 1 after a short run: log Σ_k π_k p_k(x) is dominated, image by
 image, by its best component (D = 256 dimensions), so K differently initialised flows behave like the best
-of K initialisations. The MNIST part needs ``../shared/data/mnist``. About 3 minutes on one core.
+of K initialisations. The MNIST part needs the IDX files in ``$DEEPMIX_DATA/mnist``. About 3 minutes on one core.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def digits_seeds(args) -> None:
         for k in (1, 2, 4):
             values = []
             for seed in args.seeds:
-                model = model_class(components=k, flow=flow, seed=seed).to(args.device)
+                model = model_class(n_components=k, flow=flow, seed=seed).to(args.device)
                 model.fit(x[train], epochs=30, batch_size=64, t_em=5, seed=seed, progress=False)
                 values.append(model.nll(x[test], discrete_levels=17))
             per_seed = "  ".join(f"{v:.3f}" for v in values)
@@ -64,7 +64,7 @@ def main() -> None:
 def mnist_spread(args) -> None:
     try:
         images, _ = load_shared_mnist("test")
-    except FileNotFoundError as error:  # a user's clone has no ../shared: say so and leave make bench running
+    except FileNotFoundError as error:  # a user without the files: say so and leave make bench running
         print(f"skipped: {error}")
         return
     images = resize_images(images, 16)
@@ -75,7 +75,7 @@ def mnist_spread(args) -> None:
     print(f"GenMM K=1, MNIST 16×16, 9000 train / 1000 held-out, {args.epochs} epochs; only the model seed changes")
     results = []
     for seed in args.seeds:
-        model = GenMM(components=1, flow=flow, seed=seed).to(args.device)
+        model = GenMM(n_components=1, flow=flow, seed=seed).to(args.device)
         model.fit(train, epochs=args.epochs, batch_size=64, t_em=5, seed=args.seed, progress=False)
         results.append(model.nll(held_out, discrete_levels=256))
         print(f"   model seed {seed}: held-out NLL {results[-1]:.4f} nats/pixel (incl. + ln 256)")

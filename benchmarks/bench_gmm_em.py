@@ -68,7 +68,7 @@ def time_ours(x: np.ndarray, k: int, covariance: str, args: argparse.Namespace) 
     data = torch.as_tensor(x, device=args.device)
 
     def fit() -> None:
-        model.fit(data, iterations=args.iterations, tol=0.0, seed=args.seed, progress=False)
+        model.fit(data, epochs=args.iterations, tol=0.0, seed=args.seed, progress=False)
 
     seconds = best_time(fit, args.repeats)
     if model.n_iter_ != args.iterations:

@@ -15,7 +15,7 @@ Everything a user conditions on (known values, priors, constraints; :mod:`deepmi
 is added to each layer's component logits and then shifted into that layer's residual space, so the
 wishes "flow through the network with the data" (paper 001 §3.5).
 
-Training follows the reference implementation (``../shared/reference/drmm-reference.md`` §2): a
+Training follows the reference implementation (docs/notes/drmm.md §2): a
 three-stage curriculum (paper 001 §3.4), or the EM-style ρ schedule of paper 000 (``schedule="em"``).
 """
 
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .base import MixtureModel, resolve_budget
 from .conditioning import Condition, Known, as_condition_list, total_log_multiplier
 from .gmm import _as_data
 from .history import History
-from .persistence import SaveLoadMixin
 from .runtime import make_generator, progress_bar
 
 __all__ = ["DRMM", "DRMMLayer", "LayerTrace"]
@@ -54,7 +54,7 @@ class StepSettings:
 
 
 def curriculum_settings(phase: float, regularization: float) -> StepSettings:
-    """The 3-stage curriculum of paper 001 §3.4, with the exact thresholds of the reference (§2.2).
+    """The 3-stage curriculum of paper 001 §3.4, with the exact thresholds of the reference (docs/notes/drmm.md §2.2).
 
     Stage 1 (phase ≤ 1/3): per-layer proxy losses, gradients stopped, no weights, no latent terms.
     Stage 2 (≤ 2/3): latent terms on. Stage 3: end-to-end with weights; the loss moves linearly from
@@ -72,7 +72,7 @@ def curriculum_settings(phase: float, regularization: float) -> StepSettings:
 
 
 def em_settings(phase: float, regularization: float) -> StepSettings:
-    """The EM-style schedule of paper 000 §3.5, as the authors' ``arxiv-v2`` code runs it (reference §2.8).
+    """The EM-style schedule of paper 000 §3.5, as the authors' ``arxiv-v2`` code runs it (docs/notes/drmm.md §2.8).
 
     Hard E-step ``k* = argmax_k C + ρ·Lat`` (no weights). The paper ramps ρ smoothly from 0 to 1 and keeps
     gradient stops throughout; the v2 code steps ρ 0 → 1 at phase ½ and trains end to end for the last
@@ -128,7 +128,7 @@ class _LayerOutput:
 class DRMMLayer(nn.Module):
     """One residual mixture layer: K isotropic Gaussians over the residual × categorical latent tables.
 
-    Parameters (reference §1.3): ``means`` (K, D); ``log_var`` = log σ², one scalar for the layer;
+    Parameters (docs/notes/drmm.md §1.3): ``means`` (K, D); ``log_var`` = log σ², one scalar for the layer;
     ``mixture_logits`` (K,) with w = softmax; ``latent_logits`` (j, K, K) holding for each component
     a log-pdf over each of the j earlier layers' K choices.
     """
@@ -152,12 +152,12 @@ class DRMMLayer(nn.Module):
         return torch.log_softmax(self.latent_logits, dim=-1)
 
     def n_parameters(self) -> int:
-        """1 (σ) + K·(D + K·j) (means and tables) + K (weights), as counted in the reference (§1.2)."""
+        """1 (σ) + K·(D + K·j) (means and tables) + K (weights): the reference's count (docs/notes/drmm.md §1.2)."""
         k = self.n_components
         return 1 + k * (self.dim + k * self.index) + k
 
 
-class DRMM(SaveLoadMixin, nn.Module):
+class DRMM(MixtureModel):
     """Deep Residual Mixture Model with the shared verbs ``fit``, ``sample``, ``log_prob``, ``save``.
 
     Parameters
@@ -177,7 +177,17 @@ class DRMM(SaveLoadMixin, nn.Module):
         hyperparameter table; the authors' code uses 0.01, which is the default here.
     epsilon : float
         Laplace smoothing of the packed one-hot latents (1e-8).
+
+    Attributes (after ``fit``; numpy)
+    ----------
+    means_ : (L, K, D) each layer's component means (in that layer's residual space)
+    weights_ : (L, K) each layer's mixture weights softmax(logits)
+    sigmas_ : (L,) each layer's σ
     """
+
+    family = "DRMM"
+    log_prob_kind = "estimate"
+    supported_conditions = frozenset({"known", "weight", "priors", "constraints"})
 
     def __init__(
         self,
@@ -203,6 +213,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         self.truncation, self.train_truncation = truncation, train_truncation
         self.regularization, self.epsilon = regularization, epsilon
         self.layers = nn.ModuleList()
+        self._fitted = False
         self.register_buffer("_device_anchor", torch.zeros(0))
         if n_features is not None:
             self._build(n_features)
@@ -237,13 +248,21 @@ class DRMM(SaveLoadMixin, nn.Module):
         self.layers = nn.ModuleList(DRMMLayer(i, self.n_components, dim) for i in range(self.n_layers))
         self.layers.to(device=self.device, dtype=self.dtype)
 
+    @property
+    def is_fitted(self) -> bool:
+        """True after ``fit`` (or ``load``); a model built with ``n_features`` alone is not fitted."""
+        return self._fitted
+
     def _check_fitted(self) -> None:
+        """Sampling and densities need parameters: after ``fit``, ``load``, or ``n_features=`` (initial values)."""
         if self.n_features is None:
-            raise RuntimeError("this DRMM has not been fitted yet: call fit(data) first")
+            raise RuntimeError(f"this {self.family} has not been fitted yet: call fit(data) first")
+
+    _check_built = _check_fitted
 
     def n_parameters(self) -> int:
         """Total parameter count (reference formula; e.g. 3 layers × 16 on 2-D data → 915)."""
-        self._check_fitted()
+        self._check_built()
         return sum(layer.n_parameters() for layer in self.layers)
 
     @property
@@ -256,6 +275,24 @@ class DRMM(SaveLoadMixin, nn.Module):
         """Each layer's means (K, D), detached."""
         return [layer.means.detach() for layer in self.layers]
 
+    @property
+    def means_(self):
+        """(L, K, D) numpy array of every layer's means."""
+        self._check_fitted()
+        return torch.stack(self.centroids).cpu().numpy()
+
+    @property
+    def weights_(self):
+        """(L, K) numpy array of every layer's mixture weights."""
+        self._check_fitted()
+        return torch.stack([torch.softmax(layer.mixture_logits.detach(), 0) for layer in self.layers]).cpu().numpy()
+
+    @property
+    def sigmas_(self):
+        """(L,) numpy array of every layer's σ."""
+        self._check_fitted()
+        return torch.stack([layer.variance.detach().sqrt() for layer in self.layers]).cpu().numpy()
+
     # ------------------------------------------------------------------ one layer
     def _layer_step(
         self,
@@ -264,7 +301,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         settings: StepSettings | None,
         generator: torch.Generator | None,
     ) -> _LayerOutput:
-        """Run one layer: component logits, density estimate, truncated draw, residuals (reference §1.4–1.7).
+        """Run one layer: component logits, density estimate, truncated draw, residuals (docs/notes/drmm.md §1.4–1.7).
 
         ``settings`` is ``None`` at inference (all terms on, inference truncation, conditions active).
         """
@@ -304,7 +341,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         x_hat = means[component]
         tables = layer.latent_log_tables()
         latents = [
-            torch.log_softmax(h - tables[j][component], dim=-1)  # discrete residual (reference §1.7)
+            torch.log_softmax(h - tables[j][component], dim=-1)  # discrete residual (docs/notes/drmm.md §1.7)
             for j, h in enumerate(stream.latents)
         ]
         latents.append(self._pack(component, layer.n_components))
@@ -318,7 +355,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         return _LayerOutput(next_stream, log_p, full, data_term, latent_term, component)
 
     def _pack(self, component: torch.Tensor, k: int) -> torch.Tensor:
-        """Smoothed one-hot log-pdf ``log((1 − ε)·onehot(k) + ε/K)`` (reference §1.6)."""
+        """Smoothed one-hot log-pdf ``log((1 − ε)·onehot(k) + ε/K)`` (docs/notes/drmm.md §1.6)."""
         one_hot = torch.nn.functional.one_hot(component, k).to(self.layers[0].means.dtype)
         return torch.log((1.0 - self.epsilon) * one_hot + self.epsilon / k)
 
@@ -339,47 +376,56 @@ class DRMM(SaveLoadMixin, nn.Module):
     # ------------------------------------------------------------------ training
     def fit(
         self,
-        x,
-        iterations: int = 20_000,
+        data,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
         batch_size: int = 64,
-        lr: float = 0.005,
         seed: int | None = 0,
         progress: bool = True,
+        warm_start: bool = False,
+        lr: float = 0.005,
         schedule: str = "curriculum",
         init_rows: int = 1024,
     ) -> History:
         """Train with Adam on minibatches; returns a :class:`History`.
 
-        Every call starts afresh from the data-dependent initialisation (there is no warm start).
-
         Parameters
         ----------
-        x : (N, D) data
-        iterations : number of Adam steps; the curriculum gives each stage a third of them.
+        data : (N, D) data
+        epochs, steps : the budget (default 20,000 steps). A step is one Adam update on ``batch_size`` rows
+            drawn at random; an epoch is ⌈N / batch_size⌉ steps. The curriculum gives each stage a third.
         batch_size, lr : minibatch size and initial learning rate lr0.
         seed : seeds initialisation, minibatches and latent draws (``None``: global RNG).
         progress : show a tqdm bar.
+        warm_start : keep the current parameters and run the schedule again over the new budget (a fresh
+            optimiser); ``False`` (default) starts from the data-dependent initialisation.
         schedule : ``"curriculum"`` (paper 001, default), ``"em"`` (paper 000's ρ schedule) or
             ``"none"`` (plain end-to-end likelihood, for comparison).
         init_rows : rows used by the data-dependent initialisation of the means.
 
         The history holds per step: ``loss``, ``layer_losses`` (L,), ``lr``, ``stage``, ``time``.
         """
+        x = data
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        if iterations < 1 or batch_size < 1 or not lr > 0:
-            raise ValueError("iterations and batch_size must be ≥ 1 and lr > 0")
+        if not (isinstance(batch_size, int) and batch_size >= 1) or not lr > 0:
+            raise ValueError(f"batch_size must be a whole number ≥ 1 and lr > 0, got {batch_size!r} and {lr!r}")
         data = _as_data(x, self.device, self.dtype)
         if data.shape[0] < 2:
             raise ValueError("need at least 2 rows to train")
+        steps_per_epoch = self._steps_per_epoch(data.shape[0], batch_size)
+        iterations = resolve_budget(epochs, steps, steps_per_epoch, default_steps=20_000)
         if init_rows < 2:
             raise ValueError(f"init_rows must be ≥ 2 (the init needs a spread of the data), got {init_rows}")
+        trained_before = self.n_features is not None  # layers exist: their latent tables must be drawn anew
         if self.n_features is None:
             self._build(data.shape[1])
         elif data.shape[1] != self.n_features:
             raise ValueError(f"data has {data.shape[1]} columns but the model has {self.n_features}")
         generator = make_generator(seed, self.device)
-        self._initialise(data, init_rows, generator)
+        if not (warm_start and self.is_fitted):
+            self._initialise(data, init_rows, generator, redraw_tables=trained_before)
         settings_for = {"curriculum": curriculum_settings, "em": em_settings, "none": no_curriculum_settings}[
             schedule
         ]
@@ -417,10 +463,12 @@ class DRMM(SaveLoadMixin, nn.Module):
             "time": times,
         }
         history.notes["schedule"] = schedule
+        self._fitted = True
+        self._budget_notes(history, iterations, steps_per_epoch, f"one Adam update on {batch_size} random rows")
         return history
 
     def _training_losses(self, batch: torch.Tensor, settings: StepSettings, generator) -> torch.Tensor:
-        """Per-layer losses for one minibatch (reference §2.3, §2.4 and §2.8)."""
+        """Per-layer losses for one minibatch (docs/notes/drmm.md §2.3, §2.4 and §2.8)."""
         stream = _Stream(known=_data_condition(batch), conditions=[])
         outputs = self._run(stream, settings, generator)
         losses = []
@@ -445,8 +493,13 @@ class DRMM(SaveLoadMixin, nn.Module):
         return torch.stack(losses)
 
     @torch.no_grad()
-    def _initialise(self, data: torch.Tensor, init_rows: int, generator) -> None:
-        """Data-dependent init (reference §2.6): each layer's means ~ TruncNormal(mean, sd) of its input."""
+    def _initialise(self, data: torch.Tensor, init_rows: int, generator, redraw_tables: bool = False) -> None:
+        """Data-dependent init (docs/notes/drmm.md §2.6): each layer's means ~ TruncNormal(mean, sd) of its input.
+
+        Weights and σ go back to their initial values. The latent tables keep the U(−0.001, 0.001) draw of the
+        layers' construction on a first fit; on a later fit (``redraw_tables``) they are drawn anew from
+        ``generator``, so that nothing learned before survives a fresh start.
+        """
         rows = torch.randperm(data.shape[0], generator=generator, device=self.device)[:init_rows]
         stream = _Stream(known=_data_condition(data[rows]), conditions=[])
         for layer in self.layers:
@@ -459,6 +512,8 @@ class DRMM(SaveLoadMixin, nn.Module):
             layer.means.copy_(centre + spread * z)
             layer.log_var.fill_(math.log(0.1 / layer.n_components ** (1.0 / layer.dim)))
             layer.mixture_logits.zero_()
+            if redraw_tables:
+                layer.latent_logits.uniform_(-1e-3, 1e-3, generator=generator)
             stream = self._layer_step(layer, stream, None, generator).stream
 
     # ------------------------------------------------------------------ sampling
@@ -466,14 +521,16 @@ class DRMM(SaveLoadMixin, nn.Module):
     def sample(
         self,
         n: int,
+        *,
         known=None,
         weight=None,
         priors=None,
         constraints=None,
+        classes=None,
+        seed: int | None = None,
         sort: bool = True,
         upto_layer: int | None = None,
         noise: bool = False,
-        seed: int | None = None,
         return_scores: bool = False,
     ):
         """Forward ancestral sampling, optionally conditioned (paper 001 §3.5).
@@ -490,6 +547,7 @@ class DRMM(SaveLoadMixin, nn.Module):
         sort : rank samples by the model's own log-likelihood estimate, best first ("best of batch").
         upto_layer : use only the first j layers (partial sums for per-depth figures).
         noise : add N(0, σ²) of the last used layer (makes samples match the density plots).
+        classes : not supported yet (this DRMM has no label stream): raises ``NotImplementedError``.
         seed : seed for a private generator; ``return_scores``: also return the ranking scores (n,).
 
         Returns
@@ -497,8 +555,8 @@ class DRMM(SaveLoadMixin, nn.Module):
         (n, D) tensor, or ``(samples, scores)``. Known variables are reconstructions, not clamped.
         """
         self._check_fitted()
-        if not (isinstance(n, int) and n >= 1):
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self._check_sample_count(n)
+        self._refuse_unsupported("Train one DRMM per class (MaxLikelihoodClassifier) instead.", classes=classes)
         depth = self._check_depth(upto_layer)
         conditions = as_condition_list(
             self.n_features, self.device, known, weight, priors, constraints, n=n, dtype=self.dtype
@@ -592,6 +650,7 @@ class DRMM(SaveLoadMixin, nn.Module):
     def _prepare_for_state(self, payload: dict) -> None:
         if payload["config"].get("n_features") is not None and self.n_features is None:
             self._build(payload["config"]["n_features"])
+        self._fitted = True  # a checkpoint holds trained parameters
 
     def extra_repr(self) -> str:
         return f"n_layers={self.n_layers}, n_components={self.n_components}, n_features={self.n_features}"

@@ -16,11 +16,10 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
+from .base import MixtureModel, resolve_budget
 from .conditioning import LOG_2PI, GaussianPrior, Known, as_condition_list, total_log_multiplier
 from .history import History
-from .persistence import SaveLoadMixin
 from .runtime import make_generator, progress_bar
 
 __all__ = ["GMM"]
@@ -61,7 +60,7 @@ def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator | None)
     return torch.cat(centres)
 
 
-class GMM(SaveLoadMixin, nn.Module):
+class GMM(MixtureModel):
     """Gaussian mixture with EM fitting, exact ``log_prob`` and conditional sampling.
 
     Parameters
@@ -88,6 +87,10 @@ class GMM(SaveLoadMixin, nn.Module):
     converged_, n_iter_, lower_bound_ : as in ``sklearn.mixture.GaussianMixture``
     """
 
+    family = "GMM"
+    log_prob_kind = "exact"
+    supported_conditions = frozenset({"known", "weight", "priors", "constraints"})
+
     def __init__(
         self,
         n_components: int,
@@ -107,6 +110,7 @@ class GMM(SaveLoadMixin, nn.Module):
             raise ValueError(f"reg_covar must be ≥ 0, got {reg_covar!r}")
         self.n_components, self.covariance, self.init, self.reg_covar = n_components, covariance, init, reg_covar
         self.converged_, self.n_iter_, self.lower_bound_ = False, 0, -math.inf
+        self._fitted = False
         self.register_buffer("means", torch.zeros(0))
         self.register_buffer("variances", torch.zeros(0))
         self.register_buffer("log_weights", torch.zeros(0))
@@ -138,9 +142,17 @@ class GMM(SaveLoadMixin, nn.Module):
         self.variances = torch.ones(var_shape, device=self.device, dtype=dtype)
         self.log_weights = torch.full((k,), -math.log(k), device=self.device, dtype=dtype)
 
+    @property
+    def is_fitted(self) -> bool:
+        """True after ``fit`` (or ``load``); a model built with ``n_features`` alone is not fitted."""
+        return self._fitted
+
     def _check_fitted(self) -> None:
+        """Sampling and densities need parameters: after ``fit``, ``load``, or ``n_features=`` (initial values)."""
         if self.n_features is None:
-            raise RuntimeError("this GMM has not been fitted yet: call fit(data) first")
+            raise RuntimeError(f"this {self.family} has not been fitted yet: call fit(data) first")
+
+    _check_built = _check_fitted
 
     # ---------------------------------------------------------------- densities
     def _component_variances(self) -> torch.Tensor:
@@ -176,39 +188,68 @@ class GMM(SaveLoadMixin, nn.Module):
     @torch.no_grad()
     def fit(
         self,
-        x,
-        iterations: int = 100,
-        tol: float = 1e-4,
+        data,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
+        batch_size: int | None = None,
         seed: int | None = 0,
         progress: bool = True,
+        warm_start: bool = False,
+        tol: float = 1e-4,
     ) -> History:
         """Fit by expectation-maximisation; returns a :class:`History` with the mean log-likelihood.
 
-        Stops early when the mean log-likelihood improves by less than ``tol`` between iterations.
+        Parameters
+        ----------
+        data : (N, D) array or tensor of finite numbers (float64 data gives a float64 model).
+        epochs, steps : the EM budget (default 100). One EM iteration visits every row once, so it is both
+            one epoch and one step: ``epochs`` and ``steps`` mean the same here (give one of them).
+        batch_size : rows per chunk of the E-step. The M-step needs sums over all rows, so chunks are
+            accumulated before every update: the result does not depend on ``batch_size``, only the memory
+            held at once does (``None``: all rows in one go).
+        seed : seeds the k-means++ (or random-row) initialisation.
+        progress : show a tqdm bar.
+        warm_start : continue EM from the current parameters instead of a fresh initialisation
+            (on a model that was never fitted, the fit starts afresh either way).
+        tol : stop early when the mean log-likelihood improves by less than this between iterations.
         """
-        x = _as_data(x, self.device, dtype=None)  # float64 data gives a float64 model
+        x = _as_data(data, self.device, dtype=None)  # float64 data gives a float64 model
         if x.shape[0] < self.n_components:
             raise ValueError(f"need at least n_components={self.n_components} rows, got {x.shape[0]}")
-        if iterations < 1:
-            raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+        iterations = resolve_budget(epochs, steps, steps_per_epoch=1, default_epochs=100)
+        if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}")
+        continuing = warm_start and self.is_fitted
+        if continuing:
+            self._check_width(x)
+            x = x.to(self.means.dtype)
         generator = make_generator(seed, self.device)
         # Centre the data: E[x²] − μ² (used by the M-step) loses less precision near the origin. Clusters
         # far from the global mean relative to their spread still lose digits in float32: pass float64 data.
         shift = x.mean(0)
         centred = x - shift
-        self._allocate(x.shape[1], x.dtype)
-        self._initialise(centred, generator)
+        if continuing:
+            self.means -= shift
+        else:
+            self._allocate(x.shape[1], x.dtype)
+            self._initialise(centred, generator)
         history = History()
         previous, start = -math.inf, time.perf_counter()
         self.converged_ = False
         bar = progress_bar(iterations, progress, desc="GMM EM")
         features = _features(centred)  # [x², x, 1]: E-step and M-step are then one matmul each
+        chunks = torch.split(features, batch_size or features.shape[0])
         for step in range(iterations):
             coefficients = self._log_normal_coefficients()
             coefficients[-1] += self.log_weights
-            log_norm, responsibilities = _e_step(features @ coefficients)  # log w_k + log N(x_i | μ_k, C_k)
-            mean_ll = log_norm.mean().item()
-            self._m_step_from_sums(responsibilities.T @ features, centred.shape[1])
+            log_likelihood, sums = 0.0, 0.0
+            for chunk in chunks:
+                log_norm, responsibilities = _e_step(chunk @ coefficients)  # log w_k + log N(x_i | μ_k, C_k)
+                log_likelihood = log_likelihood + log_norm.sum()
+                sums = sums + responsibilities.T @ chunk  # Σ_i r_ik [x_i², x_i, 1]
+            mean_ll = log_likelihood.item() / x.shape[0]
+            self._m_step_from_sums(sums, centred.shape[1])
             history.append(step=step, loss=-mean_ll, log_likelihood=mean_ll, time=time.perf_counter() - start)
             bar.update(1)
             bar.set_postfix(ll=f"{mean_ll:.4f}")
@@ -220,6 +261,8 @@ class GMM(SaveLoadMixin, nn.Module):
         bar.close()
         self.means += shift
         self.lower_bound_ = mean_ll
+        self._fitted = True
+        self._budget_notes(history, self.n_iter_, 1, "one EM iteration over all rows")
         return history
 
     def _initialise(self, x: torch.Tensor, generator: torch.Generator | None) -> None:
@@ -255,10 +298,12 @@ class GMM(SaveLoadMixin, nn.Module):
     def sample(
         self,
         n: int,
+        *,
         known=None,
         weight=None,
         priors=None,
         constraints=None,
+        classes=None,
         seed: int | None = None,
     ) -> torch.Tensor:
         """Draw ``n`` samples ``(n, D)``, optionally conditioned (paper 001 §1).
@@ -275,12 +320,13 @@ class GMM(SaveLoadMixin, nn.Module):
             is applied exactly (product of two Gaussians per variable).
         constraints : list of Inequality, Equality or Box, optional
             Re-weight components by the component's mass that satisfies the constraint.
+        classes : not supported (a GMM has no labels): raises ``NotImplementedError``.
         seed : int, optional
             Seed for a private generator (same seed → same samples).
         """
         self._check_fitted()
-        if not (isinstance(n, int) and n >= 1):
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self._check_sample_count(n)
+        self._refuse_unsupported("Train one GMM per class (MaxLikelihoodClassifier) instead.", classes=classes)
         dtype = self.means.dtype
         conditions = as_condition_list(self.n_features, self.device, known, weight, priors, constraints, n, dtype)
         generator = make_generator(seed, self.device)
@@ -319,13 +365,14 @@ class GMM(SaveLoadMixin, nn.Module):
 
     def n_parameters(self) -> int:
         """Free parameters: K·D means + K or K·D variances + (K − 1) weights."""
-        self._check_fitted()
+        self._check_built()
         k, d = self.n_components, self.n_features
         return k * d + (k if self.covariance == "isotropic" else k * d) + k - 1
 
     def _prepare_for_state(self, payload: dict) -> None:
         if payload["config"].get("n_features") is not None:
             self._allocate(payload["config"]["n_features"], payload["state"]["means"].dtype)
+        self._fitted = True  # a checkpoint holds trained parameters
 
     def extra_repr(self) -> str:
         return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import torch
 
-__all__ = ["SaveLoadMixin"]
+__all__ = ["SaveLoadMixin", "save_atomically"]
+
+
+def save_atomically(payload: dict, path: str | Path) -> Path:
+    """``torch.save(payload)`` to ``path`` through a temporary file renamed over it.
+
+    A save that fails part-way (a full disk, an interrupted kernel) leaves any earlier file at ``path``
+    intact instead of truncated.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(payload, file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 class SaveLoadMixin:
@@ -19,12 +40,9 @@ class SaveLoadMixin:
     config: dict
 
     def save(self, path: str | Path) -> Path:
-        """Write config and parameters to ``path``; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write config and parameters to ``path`` (atomically, see :func:`save_atomically`); returns the path."""
         payload = {"model": type(self).__name__, "config": dict(self.config), "state": self.state_dict()}
-        torch.save(payload, path)
-        return path
+        return save_atomically(payload, path)
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu"):

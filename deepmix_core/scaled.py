@@ -22,6 +22,7 @@ from torch import nn
 from deepmix_core.conditioning import Box, Equality, GaussianPrior, Inequality
 from deepmix_core.drmm import DRMM
 from deepmix_core.history import History
+from deepmix_core.persistence import save_atomically
 
 __all__ = ["ColumnScaled"]
 
@@ -71,6 +72,23 @@ class ColumnScaled(nn.Module):
         return self.scale.shape[0]
 
     @property
+    def family(self) -> str:
+        return f"ColumnScaled({self.model.family})"
+
+    @property
+    def log_prob_kind(self) -> str:
+        """As the wrapped model's (the change of variables keeps an exact density exact)."""
+        return self.model.log_prob_kind
+
+    @property
+    def supported_conditions(self) -> frozenset[str]:
+        return self.model.supported_conditions
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.model.is_fitted
+
+    @property
     def n_layers(self) -> int:
         return self.model.n_layers
 
@@ -91,7 +109,7 @@ class ColumnScaled(nn.Module):
         """Train the wrapped model on ``x · scale`` (keyword arguments as in ``DRMM.fit``)."""
         return self.model.fit(self._to_model(x), **kwargs)
 
-    def sample(self, n: int, known=None, weight=None, priors=None, constraints=None, **kwargs):
+    def sample(self, n: int, *, known=None, weight=None, priors=None, constraints=None, **kwargs):
         """Samples in the original units; wishes are converted (arguments as in ``DRMM.sample``)."""
         scale = self.scale
         known = self._to_model(known) if known is not None else None
@@ -118,16 +136,13 @@ class ColumnScaled(nn.Module):
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """One file with the wrapped model's config and state and the scale."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "model": type(self).__name__,
             "inner_config": dict(self.model.config),
             "inner_state": self.model.state_dict(),
             "scale": self.scale.cpu(),
         }
-        torch.save(payload, path)
-        return path
+        return save_atomically(payload, path)
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu") -> ColumnScaled:
@@ -136,7 +151,7 @@ class ColumnScaled(nn.Module):
         if payload.get("model") != cls.__name__:
             raise ValueError(f"{path} holds a {payload.get('model')!r} model, not a {cls.__name__}")
         inner = DRMM(**payload["inner_config"])
-        inner._prepare_for_state({"config": payload["inner_config"]})
+        inner._prepare_for_state({"config": payload["inner_config"], "state": payload["inner_state"]})
         inner.load_state_dict(payload["inner_state"])
         return cls(inner, payload["scale"]).to(inner.device)
 

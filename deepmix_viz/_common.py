@@ -5,12 +5,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from deepmix_core.drmm import DRMM
+from deepmix_core.scaled import ColumnScaled
+
 DEFAULT_EXTENT = (-1.1, 1.1, -1.1, 1.1)
 
 
+def unwrapped(model):
+    """The model itself, or the one inside a :class:`~deepmix_core.scaled.ColumnScaled` wrapper."""
+    return model.model if isinstance(model, ColumnScaled) else model
+
+
 def is_drmm(model) -> bool:
-    """True for a deep model (anything with ``n_layers``), False for a plain GMM."""
-    return hasattr(model, "n_layers")
+    """True for a DRMM (also inside ``ColumnScaled``): decided by the model's type, not by its attributes."""
+    return isinstance(unwrapped(model), DRMM)
 
 
 def to_numpy(values) -> np.ndarray:

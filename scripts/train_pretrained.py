@@ -35,7 +35,7 @@ from deepmix_core.scaled import ColumnScaled
 # targets, median error / reach): 4×32 plain 20k steps 2.4 %; 6×64 ×3 15k steps 1.1 %; 8×32 ×3 15k steps 1.7 %.
 MODELS = {
     "arm": dict(
-        rig=Arm, layers=6, components=64, point_scale=3.0, poses=100_000, iterations=15_000, batch_size=256, lr=0.005
+        rig=Arm, layers=6, components=64, point_scale=3.0, poses=100_000, steps=15_000, batch_size=256, lr=0.005
     ),
     "humanoid": dict(
         rig=Humanoid,
@@ -43,7 +43,7 @@ MODELS = {
         components=64,
         point_scale=3.0,
         poses=200_000,
-        iterations=30_000,
+        steps=30_000,
         batch_size=256,
         lr=0.005,
     ),
@@ -68,7 +68,7 @@ def train(name: str, threads: int) -> tuple:
     print(f"{name}: DRMM {settings['layers']}×{settings['components']} on {len(data)} poses of {rig}")
     begin = time.perf_counter()
     history = model.fit(
-        data, iterations=settings["iterations"], batch_size=settings["batch_size"], lr=settings["lr"], seed=0
+        data, steps=settings["steps"], batch_size=settings["batch_size"], lr=settings["lr"], seed=0
     )
     seconds = time.perf_counter() - begin
     path = model.save(pretrained_path(name))
@@ -81,7 +81,7 @@ def train(name: str, threads: int) -> tuple:
         "parameters": model.n_parameters(),
         "training_poses": settings["poses"],
         "data_seed": 0,
-        "iterations": settings["iterations"],
+        "steps": settings["steps"],
         "batch_size": settings["batch_size"],
         "lr": settings["lr"],
         "final_loss": history.rows["loss"][-1],

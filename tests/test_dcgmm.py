@@ -321,14 +321,14 @@ def test_component_images_decode_each_centroid_over_its_receptive_field(model):
     assert digits.shape == (25, 1, 8, 8) and digits.std(0).mean() > 0.05  # 25 different pictures
 
 
-def test_a_second_fit_continues_training_and_reset_starts_over(model, digits, tmp_path):
+def test_warm_start_continues_training_and_a_plain_fit_starts_over(model, digits, tmp_path):
     train, _, test, _ = digits
     copy = DCGMM.load(model.save(tmp_path / "copy.pt"))
     before = copy.log_prob(test).mean()
-    history = copy.fit(train, epochs=1, batch_size=50, seed=1, progress=False)
+    history = copy.fit(train, epochs=1, batch_size=50, seed=1, progress=False, warm_start=True)
     assert history.notes["start_steps"] == [0, 0]  # no delays when continuing
     assert copy.log_prob(test).mean() > before - 5  # the trained parameters were kept
-    copy.fit(train[:100], epochs=1, batch_size=50, seed=1, progress=False, reset=True)
+    copy.fit(train[:100], epochs=1, batch_size=50, seed=1, progress=False)
     assert copy.gmm_layers[1].annealer.reductions == 0 and copy.gmm_layers[0].mu.abs().max() <= 0.2
 
 

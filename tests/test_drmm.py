@@ -28,12 +28,12 @@ def roll() -> torch.Tensor:
 def trained(roll) -> DRMM:
     torch.manual_seed(0)
     model = DRMM(n_layers=3, n_components=16)
-    model.fit(roll, iterations=3000, batch_size=256, lr=0.005, seed=0, progress=False)
+    model.fit(roll, steps=3000, batch_size=256, lr=0.005, seed=0, progress=False)
     return model
 
 
 def test_parameter_count_matches_reference_formula():
-    # reference §1.2: Swiss roll 3 × 16 on 2-D data has 915 parameters
+    # docs/notes/drmm.md §1.2: Swiss roll 3 × 16 on 2-D data has 915 parameters
     assert DRMM(3, 16, n_features=2).n_parameters() == 915
     # IK 10 × 256 on 30-D data: 3,028,490
     assert DRMM(10, 256, n_features=30).n_parameters() == 3_028_490
@@ -108,7 +108,7 @@ def test_sort_ranks_by_score(trained):
 def test_log_prob_integrates_to_about_one():
     data = swiss_roll(n=5000, noise=0.05, seed=1)
     model = DRMM(2, 8)
-    model.fit(data, iterations=800, batch_size=128, seed=0, progress=False)
+    model.fit(data, steps=800, batch_size=128, seed=0, progress=False)
     ticks = torch.linspace(-1.3, 1.3, 161)
     step = (ticks[1] - ticks[0]).item()
     grid = torch.cartesian_prod(ticks, ticks)
@@ -154,7 +154,7 @@ def test_save_load_same_samples(trained, tmp_path):
 
 def test_em_schedule_trains(roll):
     model = DRMM(3, 16)
-    model.fit(roll, iterations=1500, batch_size=128, seed=0, progress=False, schedule="em")
+    model.fit(roll, steps=1500, batch_size=128, seed=0, progress=False, schedule="em")
     held_out = swiss_roll(n=2000, noise=ROLL_NOISE, seed=123)
     f1 = precision_recall(held_out, model.sample(2000, sort=False, noise=True, seed=1)).f1
     assert f1 > 0.6, f1
@@ -162,7 +162,7 @@ def test_em_schedule_trains(roll):
 
 def test_history_records_stages(roll):
     model = DRMM(2, 4)
-    history = model.fit(roll, iterations=90, batch_size=32, progress=False)
+    history = model.fit(roll, steps=90, batch_size=32, progress=False)
     assert history.stage_boundaries() == [31, 61]
     assert history["layer_losses"].shape == (90, 2)
     assert history["lr"][0] == pytest.approx(0.005) and history["lr"][-1] < 0.0005
@@ -223,7 +223,7 @@ def test_wishes_must_hold_one_row_or_one_per_sample(trained):
 
 def test_double_precision_model(roll):
     model = DRMM(2, 4).double()
-    model.fit(roll[:500], iterations=30, batch_size=32, progress=False)
+    model.fit(roll[:500], steps=30, batch_size=32, progress=False)
     assert model.layers[0].means.dtype == torch.float64
     samples = model.sample(20, known=[0.1, NAN], constraints=[Inequality([1.0, 0.0], 0.0)], seed=0)
     assert samples.dtype == torch.float64

@@ -19,7 +19,7 @@ TOY_FIT = {"epochs": 20, "batch_size": 128, "progress": False}
 
 
 def ring_of_gaussians(n: int, seed: int, radius: float = 4.0, std: float = 0.3) -> torch.Tensor:
-    """8 Gaussians on a ring (reference §5.1): equal weights, centres at angles 2πk/8."""
+    """8 Gaussians on a ring (docs/notes/flow-mixtures.md §5.1): equal weights, centres at angles 2πk/8."""
     generator = torch.Generator().manual_seed(seed)
     angle = torch.randint(8, (n,), generator=generator) * (2 * math.pi / 8)
     centres = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
@@ -45,14 +45,14 @@ def genmm_runs(ring):
     """GenMM with K = 1 and K = 4 on the ring, same budget; measured test NLL gaps 0.15–0.28 over 4 seeds."""
     runs = {}
     for k in (1, 4):
-        model = GenMM(components=k, flow=TOY_SPEC, seed=0)
+        model = GenMM(n_components=k, flow=TOY_SPEC, seed=0)
         runs[k] = model, model.fit(ring, seed=0, **TOY_FIT)
     return runs
 
 
 @pytest.fixture(scope="module")
 def latmm(ring):
-    model = LatMM(components=3, flow=TOY_SPEC, seed=0, mean_init_std=1.0)
+    model = LatMM(n_components=3, flow=TOY_SPEC, seed=0, mean_init_std=1.0)
     return model, model.fit(ring, epochs=10, batch_size=128, seed=0, progress=False)
 
 
@@ -90,11 +90,11 @@ def test_noam_schedule_warms_up_then_decays_to_the_floor():
 def test_responsibilities_are_distributions_and_pi_stays_on_the_simplex(genmm_runs, latmm, ring):
     for model, history in (genmm_runs[4], latmm):
         gamma = model.responsibilities(ring[:300])
-        assert gamma.shape == (300, model.components)
+        assert gamma.shape == (300, model.n_components)
         assert torch.allclose(gamma.sum(1), torch.ones(300), atol=1e-5)
         assert (gamma >= 0).all()
         pi = history["pi"]
-        assert pi.shape == (len(history), model.components)
+        assert pi.shape == (len(history), model.n_components)
         assert (pi >= 0).all() and np.allclose(pi.sum(1), 1.0, atol=1e-5)
         assert np.allclose(model.weights_, pi[-1])
 
@@ -124,14 +124,14 @@ def test_four_components_beat_one_on_the_ring(genmm_runs, ring_test):
 
 
 def test_one_component_mixture_is_the_flow(ring):
-    model = GenMM(components=1, flow=TOY_SPEC, seed=1)
+    model = GenMM(n_components=1, flow=TOY_SPEC, seed=1)
     model.fit(ring, epochs=2, batch_size=256, progress=False)
     with torch.no_grad():
         z, log_det = model.flows[0].transform(ring)
         flow_log_prob = standard_normal_log_prob(z) + log_det
     assert torch.allclose(model.log_prob(ring), flow_log_prob, atol=1e-5)
     assert model.nll(ring) == pytest.approx(-flow_log_prob.mean().item() / 2, abs=1e-5)
-    lat = LatMM(components=1, flow=TOY_SPEC, seed=1)
+    lat = LatMM(n_components=1, flow=TOY_SPEC, seed=1)
     with torch.no_grad():
         z, log_det = lat.flow.transform(ring)
         sigma = torch.exp(-lat.log_precisions[0])
@@ -146,7 +146,7 @@ def test_old_model_stays_frozen_between_refreshes(ring):
         snapshots.append((parameter_vector(model).clone(), parameter_vector(old).clone()))
         assert not any(p.requires_grad for p in old.parameters())
 
-    model = GenMM(components=2, flow=TOY_SPEC, seed=0)
+    model = GenMM(n_components=2, flow=TOY_SPEC, seed=0)
     history = model.fit(ring[:256], epochs=4, batch_size=64, t_em=2, progress=False, callback=record)
     (new0, old0), (new1, old1), (new2, old2), (new3, old3) = snapshots
     assert history["refreshed"].tolist() == [False, True, False, True]
@@ -166,14 +166,14 @@ def test_density_integrates_to_one(genmm_runs):
 
 
 def test_tempered_e_step_option(ring):
-    model = GenMM(components=2, flow=TOY_SPEC, seed=0)
+    model = GenMM(n_components=2, flow=TOY_SPEC, seed=0)
     history = model.fit(ring[:256], epochs=2, batch_size=128, t_em=1, temper_by_dim=True, progress=False)
     assert history.notes["e_step"] == "tempered by 1/D"
     assert np.allclose(history["pi"].sum(1), 1.0, atol=1e-5)
 
 
 def test_valid_and_discrete_levels_columns(ring, ring_test):
-    model = GenMM(components=1, flow=TOY_SPEC, seed=0)
+    model = GenMM(n_components=1, flow=TOY_SPEC, seed=0)
     history = model.fit(ring[:256], epochs=1, batch_size=128, valid=ring_test[:256], discrete_levels=256,
                         progress=False)
     assert history["valid_nll"][0] == pytest.approx(model.nll(ring_test[:256], discrete_levels=256))
@@ -236,7 +236,7 @@ def test_save_load_round_trip(genmm_runs, latmm, ring_test, tmp_path):
 
 
 def test_factories_save_only_when_they_build_deepmix_flows(tmp_path):
-    model = GenMM(components=2, flow=functools.partial(make_vector_flow, 2, n_layers=2, hidden=4))
+    model = GenMM(n_components=2, flow=functools.partial(make_vector_flow, 2, n_layers=2, hidden=4))
     assert model.config["flow"] == {"kind": "vector", "dim": 2, "n_layers": 2, "hidden": 4}
     GenMM.load(model.save(tmp_path / "factory.pt"))
 
@@ -256,7 +256,7 @@ def test_factories_save_only_when_they_build_deepmix_flows(tmp_path):
         def initialize(self, x):
             pass
 
-    foreign = GenMM(components=2, flow=Foreign)
+    foreign = GenMM(n_components=2, flow=Foreign)
     assert foreign.log_prob(torch.zeros(3, 2)).shape == (3,)
     with pytest.raises(ValueError, match="flow spec"):
         foreign.save(tmp_path / "foreign.pt")
@@ -266,7 +266,7 @@ def test_mixtures_run_on_the_image_flow(tmp_path):
     images = dequantize(load_digits().images[:128], levels=17, seed=0)[:, None]  # (128, 1, 8, 8)
     spec = {"kind": "image", "shape": (1, 8, 8), "levels": 1, "steps": 1, "hidden": 4}
     for cls in (GenMM, LatMM):
-        model = cls(components=2, flow=spec, seed=0)
+        model = cls(n_components=2, flow=spec, seed=0)
         history = model.fit(images, epochs=2, batch_size=64, t_em=1, progress=False, discrete_levels=17)
         assert np.isfinite(history["nll"]).all() and model.event_shape == (1, 8, 8)
         assert model.sample(3, temperature=0.8, seed=0).shape == (3, 1, 8, 8)
@@ -294,7 +294,7 @@ def test_max_likelihood_classifier_on_digits():
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.4, random_state=0, stratify=y)
     x_train, x_test = dequantize(x_train, levels=17, seed=0), dequantize(x_test, levels=17, seed=1)
     spec = {"kind": "vector", "dim": 64, "n_layers": 4, "hidden": 32}
-    classifier = MaxLikelihoodClassifier(lambda: GenMM(components=2, flow=spec, seed=0))
+    classifier = MaxLikelihoodClassifier(lambda: GenMM(n_components=2, flow=spec, seed=0))
     classifier.fit(x_train, y_train, epochs=10, batch_size=64, progress=False)
     # measured: 0.897 test accuracy (1078 train / 719 test rows, 10 epochs, about 1.5 s)
     assert classifier.score(x_test, y_test) > 0.85
@@ -311,13 +311,13 @@ def test_max_likelihood_classifier_on_digits():
 def test_bad_inputs_raise_value_error(genmm_runs, ring):
     model = genmm_runs[1][0]
     bad_calls = [
-        lambda: GenMM(components=0, flow=TOY_SPEC),
-        lambda: GenMM(components=2, flow="vector"),
-        lambda: GenMM(components=2, flow={"kind": "spline", "dim": 2}),
-        lambda: GenMM(components=2, flow={**TOY_SPEC, "seed": 0}),
-        lambda: GenMM(components=2, flow={**TOY_SPEC, "width": 3}),
-        lambda: GenMM(components=2, flow=functools.partial(make_vector_flow, 2, seed=0)),  # identical components
-        lambda: LatMM(components=2, flow=TOY_SPEC, gamma_prior=(0.0, 1.0)),
+        lambda: GenMM(n_components=0, flow=TOY_SPEC),
+        lambda: GenMM(n_components=2, flow="vector"),
+        lambda: GenMM(n_components=2, flow={"kind": "spline", "dim": 2}),
+        lambda: GenMM(n_components=2, flow={**TOY_SPEC, "seed": 0}),
+        lambda: GenMM(n_components=2, flow={**TOY_SPEC, "width": 3}),
+        lambda: GenMM(n_components=2, flow=functools.partial(make_vector_flow, 2, seed=0)),  # identical components
+        lambda: LatMM(n_components=2, flow=TOY_SPEC, gamma_prior=(0.0, 1.0)),
         lambda: model.fit(ring[:, :1], progress=False),
         lambda: model.fit(torch.full((10, 2), float("nan")), progress=False),
         lambda: model.fit(ring, epochs=0, progress=False),

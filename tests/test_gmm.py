@@ -24,14 +24,14 @@ def moons() -> torch.Tensor:
 @pytest.fixture(scope="module", params=["isotropic", "diag"])
 def fitted(request, moons) -> GMM:
     model = GMM(8, covariance=request.param)
-    model.fit(moons, iterations=200, tol=1e-5, seed=0, progress=False)
+    model.fit(moons, epochs=200, tol=1e-5, seed=0, progress=False)
     return model
 
 
 @pytest.fixture(scope="module")
 def diag_moons(moons) -> GMM:
     model = GMM(8, covariance="diag")
-    model.fit(moons, iterations=200, tol=1e-5, seed=1, progress=False)
+    model.fit(moons, epochs=200, tol=1e-5, seed=1, progress=False)
     return model
 
 
@@ -75,7 +75,7 @@ def test_fit_matches_sklearn_log_likelihood(covariance, moons):
     ours = []
     for seed in range(3):  # same number of restarts as sklearn's n_init
         model = GMM(8, covariance=covariance)
-        model.fit(moons, iterations=200, tol=1e-5, seed=seed, progress=False)
+        model.fit(moons, epochs=200, tol=1e-5, seed=seed, progress=False)
         ours.append(model.log_prob(moons).mean().item())
     assert max(ours) > reference.score(data) - 0.05
 
@@ -102,7 +102,7 @@ def test_component_log_prob_matches_torch_normal(diag_moons, moons):
 
 def test_em_history_improves_and_matches_attributes(moons):
     model = GMM(6, covariance="diag")
-    history = model.fit(moons, iterations=300, tol=1e-6, seed=0, progress=False)
+    history = model.fit(moons, epochs=300, tol=1e-6, seed=0, progress=False)
     ll = history["log_likelihood"]
     assert len(ll) == model.n_iter_
     assert np.all(np.diff(ll) > -1e-4)  # EM never decreases the likelihood (up to float32 noise)
@@ -161,7 +161,7 @@ def test_gaussian_prior_gives_the_exact_posterior(diag_moons):
 
 def test_inequality_constraint_is_mostly_satisfied():
     model = GMM(32, covariance="diag")
-    model.fit(swiss_roll(), iterations=100, seed=0, progress=False)
+    model.fit(swiss_roll(), epochs=100, seed=0, progress=False)
     constraint = Inequality([1.0, 0.2], 0.0)
     free = constraint.holds(model.sample(5000, seed=0)).float().mean().item()
     rate = constraint.holds(model.sample(5000, constraints=[constraint], seed=0)).float().mean().item()
@@ -246,7 +246,7 @@ def test_bad_data_raises_value_error(fitted):
         GMM(10).fit(torch.randn(5, 2), progress=False)
     with pytest.raises(ValueError, match="3 columns"):
         fitted.log_prob(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="positive whole number"):
         fitted.sample(0)
     with pytest.raises(ValueError, match="known has 3 entries but the data has 2 variables"):
         fitted.sample(5, known=[0.1, nan, nan])
@@ -273,8 +273,8 @@ def test_sklearn_style_attributes(fitted):
 def test_n_parameters_formula_in_higher_dimension():
     data = torch.randn(200, 5, generator=torch.Generator().manual_seed(0))
     iso, diag = GMM(4), GMM(4, covariance="diag")
-    iso.fit(data, iterations=3, progress=False)
-    diag.fit(data, iterations=3, progress=False)
+    iso.fit(data, epochs=3, progress=False)
+    diag.fit(data, epochs=3, progress=False)
     assert iso.n_parameters() == 4 * 5 + 4 + 3
     assert diag.n_parameters() == 4 * 5 + 4 * 5 + 3
 

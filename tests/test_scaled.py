@@ -17,7 +17,7 @@ SCALE = torch.tensor([1.0, 4.0])
 @pytest.fixture(scope="module")
 def scaled_model():
     model = ColumnScaled(DRMM(2, 16), SCALE)
-    model.fit(swiss_roll(n=3000, seed=0), iterations=800, seed=0, progress=False)
+    model.fit(swiss_roll(n=3000, seed=0), steps=800, seed=0, progress=False)
     return model
 
 

@@ -44,7 +44,7 @@ def data():
 @pytest.fixture(scope="module")
 def gmm_fit(data):
     gmm = GMM(8)
-    history = gmm.fit(data, iterations=100, seed=0, progress=False)
+    history = gmm.fit(data, epochs=100, seed=0, progress=False)
     return gmm, history
 
 
@@ -52,7 +52,7 @@ def gmm_fit(data):
 def drmm_fit(data):
     torch.manual_seed(0)
     drmm = DRMM(2, 8)
-    history = drmm.fit(data, iterations=300, seed=0, progress=False)
+    history = drmm.fit(data, steps=300, seed=0, progress=False)
     return drmm, history
 
 
@@ -183,7 +183,7 @@ def test_gmm_components_one_ellipse_per_component(gmm_fit):
 
 def test_gmm_components_diag(data):
     gmm = GMM(4, covariance="diag")
-    gmm.fit(data, iterations=20, progress=False)
+    gmm.fit(data, epochs=20, progress=False)
     ax = plot_gmm_components(gmm)
     first = [p for p in ax.patches if isinstance(p, Ellipse)][0]
     stds = np.sqrt(gmm.covariances_[0])

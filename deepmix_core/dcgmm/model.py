@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..base import MixtureModel, resolve_budget
 from ..history import History
-from ..persistence import SaveLoadMixin
 from ..runtime import make_generator, progress_bar
 from .classifier import Classifier
 from .gmm_layer import GMMLayer
@@ -92,7 +92,7 @@ def _layer_from_config(config: dict) -> nn.Module:
     return _LAYER_TYPES[kind](**config)
 
 
-class DCGMM(SaveLoadMixin, nn.Module):
+class DCGMM(MixtureModel):
     """Deep convolutional Gaussian mixture model for images ``(N, C, H, W)`` in [0, 1].
 
     Build it from layers or from the papers' notation::
@@ -113,7 +113,16 @@ class DCGMM(SaveLoadMixin, nn.Module):
     input_shape : (C, H, W) of the images.
     waits : per-GMM-layer start delays as fractions of the training steps (default 0, 0.1, 0.2, …, the
         reference's values); overrides the layers' own ``wait``.
+
+    Attributes (numpy, one entry per GMM layer, bottom first)
+    ----------
+    weights_ : list of (P, K) mixture weights, P = 1 for a shared (convolutional) layer, else one row per position
+    means_ : list of (P, K, D) centroids; precisions_ : list of (P, K, D) diagonal precisions s
     """
+
+    family = "DCGMM"
+    log_prob_kind = "score"
+    supported_conditions = frozenset({"known", "classes"})
 
     def __init__(self, layers: list[nn.Module], input_shape: tuple[int, int, int], waits: list[float] | None = None):
         super().__init__()
@@ -184,6 +193,26 @@ class DCGMM(SaveLoadMixin, nn.Module):
     @property
     def device(self) -> torch.device:
         return self.gmm_layers[0].mu.device
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once any GMM layer has taken a training step (the annealing state is saved with the model)."""
+        return any(layer.annealer.started for layer in self.gmm_layers)
+
+    @property
+    def weights_(self) -> list:
+        """Per GMM layer, the mixture weights π = softmax(logits), (P, K) numpy arrays."""
+        return [torch.softmax(layer.logits.detach(), dim=-1).cpu().numpy() for layer in self.gmm_layers]
+
+    @property
+    def means_(self) -> list:
+        """Per GMM layer, the centroids μ, (P, K, D) numpy arrays."""
+        return [layer.mu.detach().cpu().numpy() for layer in self.gmm_layers]
+
+    @property
+    def precisions_(self) -> list:
+        """Per GMM layer, the diagonal precisions s (std = 1/s), (P, K, D) numpy arrays."""
+        return [layer.precision.detach().cpu().numpy() for layer in self.gmm_layers]
 
     @property
     def spec(self) -> str:
@@ -278,12 +307,14 @@ class DCGMM(SaveLoadMixin, nn.Module):
     # ------------------------------------------------------------------ training
     def fit(
         self,
-        images,
-        epochs: int = 10,
+        data,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
         batch_size: int = 100,
         seed: int | None = 0,
         progress: bool = True,
-        reset: bool | None = None,
+        warm_start: bool = False,
     ) -> History:
         """Train every GMM layer by SGD on its own objective, bottom-up once per minibatch (paper 003 §IV-A).
 
@@ -291,32 +322,37 @@ class DCGMM(SaveLoadMixin, nn.Module):
         crosses layers. A layer with delay ``wait`` = w starts after a fraction w of all steps; σ and ε follow
         the SingleExp rule per layer. Data are reshuffled every epoch (the reference shuffled once).
 
-        The first call starts from the papers' initialisation (seeded by ``seed``). A later call, or one on a
-        loaded model, *continues*: parameters and annealing state carry on and the delays are not applied
-        again. ``reset=True`` starts from scratch; ``reset=False`` continues even an untrained model.
+        Parameters
+        ----------
+        data : images (N, C, H, W) as floats in [0, 1].
+        epochs, steps : the budget (default 10 epochs). A step is one SGD update of every GMM layer on
+            ``batch_size`` images; an epoch is ⌊N / batch_size⌋ steps (full batches only, reshuffled).
+        seed : seeds the initial centroids and the minibatch order.
+        warm_start : ``False`` (default) starts from the papers' initialisation; ``True`` continues from the
+            current parameters and annealing state (σ, ε), and the per-layer delays are not applied again.
+            On a model that never trained both start afresh.
 
         Returns a :class:`History` with ``loss`` (−top-layer objective), ``layer_objectives`` (one column per
         GMM layer), ``sigma``, ``lr``, ``epoch`` and ``time`` per step.
         """
-        x_all = self._images_to_map(images)
+        x_all = self._images_to_map(data)
         n = x_all.shape[0]
-        if epochs < 1 or batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be ≥ 1, got {epochs} and {batch_size}")
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}")
         if n < batch_size:
             raise ValueError(f"need at least batch_size={batch_size} images, got {n}")
+        steps_per_epoch = self._steps_per_epoch(n, batch_size, drop_last=True)
+        total = resolve_budget(epochs, steps, steps_per_epoch, default_epochs=10)
         generator = make_generator(seed, torch.device("cpu"))
-        trained = any(layer.annealer.started for layer in self.gmm_layers)
-        reset = not trained if reset is None else reset
+        reset = not (warm_start and self.is_fitted)
         if reset:
             for index, layer in enumerate(self.gmm_layers):
                 layer.reset_parameters(make_generator(None if seed is None else seed + 1 + index, self.device))
-        steps_per_epoch = n // batch_size  # full batches only; the remainder changes every epoch
-        total = epochs * steps_per_epoch
         history, start = History(), time.perf_counter()
         bar = progress_bar(total, progress, desc="DCGMM SGD")
-        for epoch in range(epochs):
+        for epoch in range(math.ceil(total / steps_per_epoch)):
             order = torch.randperm(n, generator=generator).to(self.device)
-            for batch_index in range(steps_per_epoch):
+            for batch_index in range(min(steps_per_epoch, total - epoch * steps_per_epoch)):
                 step = epoch * steps_per_epoch + batch_index
                 h = x_all[order[batch_index * batch_size:(batch_index + 1) * batch_size]]
                 objectives = []
@@ -332,8 +368,9 @@ class DCGMM(SaveLoadMixin, nn.Module):
                 bar.update(1)
                 bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}")
         bar.close()
-        history.notes.update(images=n, batch_size=batch_size, epochs=epochs, spec=self.spec,
+        history.notes.update(images=n, batch_size=batch_size, spec=self.spec,
                              start_steps=[math.ceil(layer.wait * total) if reset else 0 for layer in self.gmm_layers])
+        self._budget_notes(history, total, steps_per_epoch, f"one SGD update of every GMM layer on {batch_size} images")
         return history
 
     # ------------------------------------------------------------------ classification
@@ -425,7 +462,7 @@ class DCGMM(SaveLoadMixin, nn.Module):
     def class_control(self, classes, confidence: float = 0.95, method: str = "prototype") -> torch.Tensor:
         """Control signal for the top GMM layer that asks for ``classes`` (paper 003 §IV-D).
 
-        ``method="transpose"`` is the paper's approximate inverse (Eq. 13, reference §4.4): the target y is
+        ``method="transpose"`` is the paper's approximate inverse (Eq. 13, docs/notes/dcgmm.md §4.4): the target y is
         ``confidence`` at the class and (1 − confidence)/(S − 1) elsewhere, and T = Wᵀ(log y − b) ≥ 0 on the
         classifier's top-layer block. ``method="prototype"`` (default) asks the classifier about each top
         component instead: T_k = p(class | prototype k), where prototype k has the one-hot posterior e_k on
@@ -521,35 +558,49 @@ class DCGMM(SaveLoadMixin, nn.Module):
     def sample(
         self,
         n: int,
+        *,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        classes=None,
+        seed: int | None = None,
         top_s: int = 3,
         sharpen: bool | Sharpening = False,
         noise_scale: float = 0.05,
-        classes=None,
-        seed: int | None = None,
         clip: bool = True,
         class_method: str = "prototype",
-        known=None,
     ) -> torch.Tensor:
         """Draw ``n`` images top-down (paper 003 §IV-C): uniform at the top, top-S at every GMM layer.
 
         Parameters
         ----------
+        known : the shared conditioning vocabulary: an image (C, H, W) or a batch (n, C, H, W) with ``nan``
+            for unknown pixels; the samples are then :meth:`inpaint` completions of it
+        classes : class ids (one per sample, or one for all) for class-conditional sampling through the
+            classifier's approximate inverse (paper 003 §IV-D); needs :meth:`fit_classifier`
+        weight, priors, constraints : not supported by a DCGMM (``NotImplementedError``); nor is ``known``
+            together with ``classes``
+        seed : seed for a private generator (same seed → same images)
         top_s : keep the S largest control-signal entries at each position before drawing (1 = the most
             likely component only; ≤ 0 = all)
         sharpen : True for the default :class:`Sharpening`, or settings of your own
         noise_scale : fraction of each component's std added when drawing (see :meth:`GMMLayer.sample`)
-        classes : class ids (one per sample, or one for all) for class-conditional sampling through the
-            classifier's approximate inverse (paper 003 §IV-D); needs :meth:`fit_classifier`
-        class_method : "prototype" or "transpose" (paper 003 Eq. 13), see :meth:`class_control`
-        known : the shared conditioning vocabulary: an image (C, H, W) or a batch (n, C, H, W) with ``nan``
-            for unknown pixels; the samples are then :meth:`inpaint` completions of it (``classes`` unused)
         clip : clamp the images to [0, 1]
+        class_method : "prototype" or "transpose" (paper 003 Eq. 13), see :meth:`class_control`
 
         Returns (n, C, H, W) float32 on the model's device.
         """
-        if n < 1:
-            raise ValueError(f"n must be ≥ 1, got {n}")
+        self._check_sample_count(n)
+        self._refuse_unsupported(
+            "A DCGMM's layers model posteriors of patches, not pixel values one by one, so only pixel "
+            "evidence (known=, inpainting) and class labels (classes=) reach it.",
+            weight=weight, priors=priors, constraints=constraints,
+        )
         if known is not None:
+            if classes is not None:
+                raise NotImplementedError("DCGMM.sample cannot combine known= (inpainting) with classes=; "
+                                          "give one of them")
             known = torch.as_tensor(known, dtype=torch.float32)
             known = known.expand(n, *known.shape) if known.ndim == 3 else known
             if known.shape[0] != n:

@@ -1,6 +1,7 @@
-"""Maximum-likelihood classification with one generative model per class (paper 004 §IV-C; reference §3.3).
+"""Maximum-likelihood classification with one generative model per class (paper 004 §IV-C).
 
-Train a density model p(x | y) on the examples of each class y, then classify by Bayes' rule:
+The authors' protocol is restated in docs/notes/flow-mixtures.md §3.3. Train a density model p(x | y) on
+the examples of each class y, then classify by Bayes' rule:
 
     ŷ(x) = argmax_y [ log p(x | y) + log P(y) ],
 
@@ -29,8 +30,11 @@ class MaxLikelihoodClassifier:
     Parameters
     ----------
     model_factory : callable
-        Zero-argument callable returning a fresh, unfitted model with ``fit(x, **kwargs)`` and
-        ``log_prob(x) -> (N,)`` (e.g. ``lambda: GenMM(components=2, flow={...})``).
+        Zero-argument callable returning a fresh, unfitted model of any deepmix family (they share
+        ``fit(x, **kwargs)`` and ``log_prob(x) -> (N,)``), e.g. ``lambda: GMM(8)``, ``lambda: DRMM(2, 8)`` or
+        ``lambda: GenMM(n_components=2, flow={...})``. The same ``fit`` keywords (``epochs``, ``batch_size``,
+        ``seed``, ``progress``) mean the same for every family. A DCGMM's ``log_prob`` is a score, not a
+        normalised density, so its class scores are not comparable likelihoods.
     class_prior : bool
         Add log P(y) (training class frequencies) to the class log-likelihoods.
 

@@ -5,11 +5,11 @@
 * **LatMM** — one flow f and a diagonal Gaussian mixture on its latent:
   p(x) = Σ_k π_k N(f(x); μ_k, diag σ_k²) |det ∂f/∂x|   (paper eq. 21).
 
-Both are trained by the paper's EM (Algorithm 1; reference notes §2): a frozen OLD copy of the model gives
-the responsibilities γ (E-step, eq. 13 / 24); the NEW model takes Adam steps on the γ-weighted negative
-log-likelihood (M-step, eq. 14 / 25); every ``t_em`` epochs π ← mean γ of the last epoch (eq. 16) and
-OLD ← NEW. The E-step is exact by default; ``temper_by_dim=True`` reproduces the reference code's
-γ ∝ π_k p_k(x)^(1/D) (reference §2.3).
+Both are trained by the paper's EM (Algorithm 1; docs/notes/flow-mixtures.md §2): a frozen OLD copy of the
+model gives the responsibilities γ (E-step, eq. 13 / 24); the NEW model takes Adam steps on the γ-weighted
+negative log-likelihood (M-step, eq. 14 / 25); every ``t_em`` epochs π ← mean γ of the last epoch (eq. 16)
+and OLD ← NEW. The E-step is exact by default; ``temper_by_dim=True`` reproduces the reference code's
+γ ∝ π_k p_k(x)^(1/D) (docs/notes/flow-mixtures.md §2.3).
 
 The flow of a component is any module following the flow interface (``event_shape``, ``dim``,
 ``transform(x) -> (z, log_det)``, ``inverse(z)``, ``initialize(x)``); ``flow=`` takes either a *spec*
@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..base import MixtureModel, resolve_budget
 from ..history import History
-from ..persistence import SaveLoadMixin
 from ..runtime import make_generator, progress_bar
 from .image import ImageFlow, make_image_flow
 from .vector import VectorFlow, make_vector_flow
@@ -48,7 +48,7 @@ from .vector import VectorFlow, make_vector_flow
 __all__ = ["GenMM", "LatMM", "build_flow", "noam_factor", "standard_normal_log_prob"]
 
 LOG_2PI = math.log(2 * math.pi)
-PI_FLOOR = 1e-6  # log(π_k + 1e-6) in the E-step and the loss, as in the reference code (§2.3)
+PI_FLOOR = 1e-6  # log(π_k + 1e-6) in the E-step and the loss, as in the reference (docs/notes/flow-mixtures.md §2.3)
 EVAL_CHUNK = 1024  # rows per forward pass when evaluating (bounds memory on images)
 FLOW_KINDS = {"vector": (make_vector_flow, VectorFlow), "image": (make_image_flow, ImageFlow)}
 
@@ -83,10 +83,10 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
 
 
 def noam_factor(step: int, warmup_steps: int, floor: float = 0.1) -> float:
-    """Learning-rate multiplier of the noam schedule (reference §2.6), for optimiser step ``step`` = 0, 1, …
+    """Learning-rate multiplier of the noam schedule, for optimiser step ``step`` = 0, 1, …
 
     min(s/W, sqrt(W/s)) with s = step + 1: linear warm-up over W steps, then 1/sqrt decay, never below
-    ``floor`` after the warm-up.
+    ``floor`` after the warm-up (the reference code's schedule: docs/notes/flow-mixtures.md §2.6).
     """
     s = step + 1
     if s < warmup_steps:
@@ -94,20 +94,25 @@ def noam_factor(step: int, warmup_steps: int, floor: float = 0.1) -> float:
     return max(math.sqrt(warmup_steps / s), floor)
 
 
-class _FlowMixture(SaveLoadMixin, nn.Module):
+class _FlowMixture(MixtureModel):
     """What GenMM and LatMM share: π, the EM loop, evaluation, sampling helpers, validation, saving."""
 
-    def __init__(self, components: int, flow: dict | Callable[[], nn.Module], seed: int | None) -> None:
+    log_prob_kind = "exact"
+    supported_conditions = frozenset()
+    _NO_CONDITIONING = ("A flow mixture has no closed-form conditional: the flows mix every input variable "
+                        "into every latent one. Use a GMM or DRMM to condition samples.")
+
+    def __init__(self, n_components: int, flow: dict | Callable[[], nn.Module], seed: int | None) -> None:
         super().__init__()
-        if not (isinstance(components, int) and not isinstance(components, bool) and components >= 1):
-            raise ValueError(f"components must be a positive integer, got {components!r}")
+        if not (isinstance(n_components, int) and not isinstance(n_components, bool) and n_components >= 1):
+            raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
         if not (isinstance(flow, dict) or callable(flow)):
             raise ValueError(f"flow must be a spec dict or a zero-argument factory, got {type(flow).__name__}")
         if seed is not None and not isinstance(seed, int):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
-        self.components, self.seed = components, seed
+        self.n_components, self.seed = n_components, seed
         self._flow_source = dict(flow) if isinstance(flow, dict) else flow  # a copy: later edits do not leak in
-        self.register_buffer("weights", torch.full((components,), 1.0 / components))  # π, uniform at the start
+        self.register_buffer("weights", torch.full((n_components,), 1.0 / n_components))  # π, uniform at the start
         self.register_buffer("fitted", torch.tensor(False))  # True once ActNorms were initialised from data
         if seed is None:
             self._build()
@@ -148,7 +153,7 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
                 "which cannot be rebuilt from a file. Build the model with a flow spec instead, e.g. "
                 "flow={'kind': 'vector', 'dim': 64, 'n_layers': 6, 'hidden': 64}"
             )
-        return {"components": self.components, "flow": spec, "seed": self.seed}
+        return {"n_components": self.n_components, "flow": spec, "seed": self.seed}
 
     @property
     def event_shape(self) -> tuple[int, ...]:
@@ -166,6 +171,24 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
     def weights_(self) -> np.ndarray:
         """π as a numpy array (K,)."""
         return self.weights.detach().cpu().numpy()
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once ``fit`` has initialised the flows from data (saved with the model)."""
+        return bool(self.fitted)
+
+    def _start_afresh(self) -> None:
+        """Rebuild the flows (and LatMM's latent Gaussians) as the constructor did, with uniform π."""
+        device = self.device
+        if self.seed is None:
+            self._build()
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                self._build()
+        self.to(device)
+        self.weights.fill_(1.0 / self.n_components)
+        self.fitted.fill_(False)
 
     # ---------------------------------------------------------------- densities (subclasses)
     def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -233,13 +256,16 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
     # ---------------------------------------------------------------- EM training
     def fit(
         self,
-        x,
-        epochs: int = 20,
+        data,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
         batch_size: int = 64,
-        lr: float = 1e-3,
-        t_em: int = 5,
         seed: int | None = 0,
         progress: bool = True,
+        warm_start: bool = False,
+        lr: float = 1e-3,
+        t_em: int = 5,
         temper_by_dim: bool = False,
         warmup_steps: int | None = None,
         valid=None,
@@ -250,12 +276,20 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
 
         Parameters
         ----------
-        x : (N, *event_shape) array or tensor
+        data : (N, *event_shape) array or tensor
             Continuous training data (dequantise discrete data first, see :func:`dequantize`).
-        epochs, batch_size : int
-            Passes over the data and mini-batch size (the last batch of an epoch may be smaller).
+        epochs, steps : int
+            The budget (default 20 epochs): an epoch is one pass over the data in mini-batches of
+            ``batch_size`` (the last one may be smaller), a step one Adam update on one mini-batch. With
+            ``steps``, the last epoch may stop part-way; it still gets its history row.
+        batch_size : int
+            Mini-batch size.
+        warm_start : bool
+            ``True`` continues from the current parameters and π (a fresh optimiser and warm-up; the ActNorm
+            data init is not repeated). ``False`` (default) rebuilds the flows as the constructor did
+            (seeded by the model's ``seed``) and starts from uniform π.
         lr : float
-            Peak Adam learning rate of the noam schedule (reference §2.6).
+            Peak Adam learning rate of the noam schedule (docs/notes/flow-mixtures.md §2.6).
         warmup_steps : int, optional
             Optimiser steps of the linear warm-up, then lr ∝ 1/sqrt(step). Default: the steps of the first
             EM iteration (``t_em`` epochs), at most 1000.
@@ -276,14 +310,18 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
         ``valid_nll`` (if ``valid``), ``loss`` (mean M-step loss), ``pi`` (K,), ``lr``, ``refreshed``,
         ``time`` (seconds since the start of ``fit``).
 
-        Calling ``fit`` again continues from the current parameters and π, with a fresh optimiser and warm-up
-        (the ActNorm data init happens only in the first call).
+        The history's notes record ``steps`` (optimiser steps taken) and ``epochs``.
         """
-        x = self._as_data(x)
+        x = self._as_data(data)
         valid = None if valid is None else self._as_data(valid, "valid")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size), ("t_em", t_em)):
+        for name, value in (("batch_size", batch_size), ("t_em", t_em)):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        steps_per_epoch = self._steps_per_epoch(x.shape[0], batch_size)
+        total_steps = resolve_budget(epochs, steps, steps_per_epoch, default_epochs=20)
+        epochs = math.ceil(total_steps / steps_per_epoch)
+        if not warm_start and self.is_fitted:
+            self._start_afresh()
         if warmup_steps is None:  # the first EM iteration, at most the reference's 1000 steps
             warmup_steps = min(1000, math.ceil(x.shape[0] / batch_size) * t_em)
         if not (isinstance(warmup_steps, int) and warmup_steps >= 1):
@@ -291,7 +329,8 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}")
         generator = make_generator(seed, torch.device("cpu"))
-        if not bool(self.fitted):  # ActNorm data init on the first batch, for every component (§2.2)
+        # ActNorm data init on the first batch, for every component (docs/notes/flow-mixtures.md §2.2)
+        if not bool(self.fitted):
             first = torch.randperm(x.shape[0], generator=generator)[:batch_size]
             self._initialize_flows(x[first.to(self.device)])
             self.fitted.fill_(True)
@@ -304,12 +343,14 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
             "e_step": "tempered by 1/D" if temper_by_dim else "exact",
             "t_em": t_em,
         })
-        start = time.perf_counter()
-        bar = progress_bar(epochs, progress, desc=f"{type(self).__name__} EM (K={self.components})")
+        start, taken = time.perf_counter(), 0
+        bar = progress_bar(epochs, progress, desc=f"{type(self).__name__} EM (K={self.n_components})")
         for epoch in range(epochs):
-            gamma_sum = torch.zeros(self.components, device=self.device)
+            gamma_sum = torch.zeros(self.n_components, device=self.device)
             loss_sum, rows = 0.0, 0
-            for batch in torch.split(torch.randperm(x.shape[0], generator=generator), batch_size):
+            batches = torch.split(torch.randperm(x.shape[0], generator=generator), batch_size)
+            for batch in batches[: total_steps - taken]:
+                taken += 1
                 xb = x[batch.to(self.device)]
                 with torch.no_grad():
                     gamma = old._e_step(xb, temper_by_dim)  # E-step with the frozen OLD model
@@ -338,6 +379,7 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
             if callback is not None:
                 callback(epoch, self, old)
         bar.close()
+        self._budget_notes(history, taken, steps_per_epoch, f"one Adam update on {batch_size} rows (M-step)")
         return history
 
     def _m_step_loss(self, x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
@@ -357,8 +399,7 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
 
     # ---------------------------------------------------------------- sampling helpers
     def _check_sample_args(self, n: int, temperature: float) -> None:
-        if not (isinstance(n, int) and n >= 1):
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self._check_sample_count(n)
         if not (isinstance(temperature, int | float) and temperature >= 0):
             raise ValueError(f"temperature must be a number ≥ 0, got {temperature!r}")
 
@@ -390,15 +431,18 @@ class _FlowMixture(SaveLoadMixin, nn.Module):
 
     def extra_repr(self) -> str:
         spec = self.flow_spec
-        return f"components={self.components}, flow={spec if spec is not None else type(self._first_flow()).__name__}"
+        flow = spec if spec is not None else type(self._first_flow()).__name__
+        return f"n_components={self.n_components}, flow={flow}"
 
 
 class GenMM(_FlowMixture):
     """Generator mixture: K independent flows with N(0, I) bases and weights π (paper eq. 1).
 
+    The contract's ``fit`` / ``sample`` / ``log_prob`` (exact) / ``save`` / ``load``; ``weights_`` is π.
+
     Parameters
     ----------
-    components : int
+    n_components : int
         Number of flows K.
     flow : dict or callable
         A flow spec, e.g. ``{"kind": "vector", "dim": 2, "n_layers": 6, "hidden": 64}``, or a zero-argument
@@ -409,17 +453,19 @@ class GenMM(_FlowMixture):
 
     Examples
     --------
-    >>> model = GenMM(components=3, flow={"kind": "vector", "dim": 2, "n_layers": 4, "hidden": 16}, seed=0)
+    >>> model = GenMM(n_components=3, flow={"kind": "vector", "dim": 2, "n_layers": 4, "hidden": 16}, seed=0)
     >>> history = model.fit(data, epochs=20)  # doctest: +SKIP
     >>> samples = model.sample(100, temperature=0.8)  # doctest: +SKIP
     """
 
-    def __init__(self, components: int, flow: dict | Callable[[], nn.Module], seed: int | None = None) -> None:
-        super().__init__(components, flow, seed)
+    family = "GenMM"
+
+    def __init__(self, n_components: int, flow: dict | Callable[[], nn.Module], seed: int | None = None) -> None:
+        super().__init__(n_components, flow, seed)
 
     def _build(self) -> None:
-        self.flows = nn.ModuleList(self._new_flow() for _ in range(self.components))
-        if self.components > 1 and all(
+        self.flows = nn.ModuleList(self._new_flow() for _ in range(self.n_components))
+        if self.n_components > 1 and all(
             torch.equal(p, q) for p, q in zip(self.flows[0].parameters(), self.flows[1].parameters())
         ):
             raise ValueError("the flow factory returned identical flows: EM cannot separate components that start "
@@ -441,12 +487,28 @@ class GenMM(_FlowMixture):
         return torch.stack(columns, dim=1)
 
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, seed: int | None = None, return_components: bool = False):
-        """Draw ``n`` samples (n, *event_shape): s ~ Categorical(π), z ~ N(0, T² I), x = f_s⁻¹(z) (§3.1).
+    def sample(
+        self,
+        n: int,
+        *,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        classes=None,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        return_components: bool = False,
+    ):
+        """Draw ``n`` samples (n, *event_shape): s ~ Categorical(π), z ~ N(0, T² I), x = f_s⁻¹(z).
 
-        ``temperature`` T < 1 gives cleaner, less varied samples; T = 0 returns each component's image of
-        z = 0. With ``return_components=True`` also returns the component index of every sample.
+        The reference's sampler is restated in docs/notes/flow-mixtures.md §3.1. ``temperature`` T < 1 gives
+        cleaner, less varied samples; T = 0 returns each component's image of z = 0. With
+        ``return_components=True`` also returns the component index of every sample.
+        ``known``, ``weight``, ``priors``, ``constraints`` and ``classes`` raise ``NotImplementedError``.
         """
+        self._refuse_unsupported(self._NO_CONDITIONING, known=known, weight=weight, priors=priors,
+                                 constraints=constraints, classes=classes)
         self._check_sample_args(n, temperature)
         component, z = self._draw(n, temperature, seed)
         x = torch.empty(n, *self.event_shape, device=self.device)
@@ -458,11 +520,12 @@ class GenMM(_FlowMixture):
 
     @torch.no_grad()
     def interpolate(self, x1, x2, steps: int = 8) -> torch.Tensor:
-        """Decode (1 − α) z1 + α z2 for α = 0 … 1 in ``steps`` steps, in one component's latent space (§3.2).
+        """Decode (1 − α) z1 + α z2 for α = 0 … 1 in ``steps`` steps, in one component's latent space.
 
         The component is k* = argmax_k γ_k(x1) with the *exact* posterior; z1 = f_k*(x1), z2 = f_k*(x2), and
-        every point is decoded by f_k*⁻¹, so the first and last frames reconstruct x1 and x2. Accepts single
-        items (event_shape) → (steps, *event_shape), or batches (B, *event_shape) → (B, steps, *event_shape).
+        every point is decoded by f_k*⁻¹, so the first and last frames reconstruct x1 and x2 (compare the
+        reference's interpolation, docs/notes/flow-mixtures.md §3.2). Accepts single items (event_shape) →
+        (steps, *event_shape), or batches (B, *event_shape) → (B, steps, *event_shape).
         """
         a, b, alphas, single = self._interpolation_inputs(x1, x2, steps)
         best = self.responsibilities(a).argmax(1)
@@ -478,6 +541,9 @@ class GenMM(_FlowMixture):
 class LatMM(_FlowMixture):
     """Latent mixture: one flow f and a diagonal Gaussian mixture on z = f(x) (paper eq. 21).
 
+    The contract's ``fit`` / ``sample`` / ``log_prob`` (exact) / ``save`` / ``load``; ``weights_`` is π,
+    ``means_`` and ``stds_`` are the latent components' μ_k and σ_k, (K, D) numpy arrays.
+
     Component k is N(z; μ_k, diag σ_k²) with σ_k = exp(−s_k), where ``log_precisions`` = s_k is the log of
     the paper's "precision" σ_k⁻¹ (eq. 26; one value per latent dimension). A Gamma(a, b) prior on σ_k⁻¹
     (paper eq. 26, a = 2, b = 1) keeps the components from collapsing; ``gamma_prior=None`` switches it off.
@@ -490,9 +556,11 @@ class LatMM(_FlowMixture):
     Parameters are as for :class:`GenMM`, plus ``gamma_prior=(a, b)`` and ``mean_init_std``.
     """
 
+    family = "LatMM"
+
     def __init__(
         self,
-        components: int,
+        n_components: int,
         flow: dict | Callable[[], nn.Module],
         seed: int | None = None,
         gamma_prior: tuple[float, float] | None = (2.0, 1.0),
@@ -505,11 +573,11 @@ class LatMM(_FlowMixture):
         if not (isinstance(mean_init_std, int | float) and mean_init_std >= 0):
             raise ValueError(f"mean_init_std must be a number ≥ 0, got {mean_init_std!r}")
         self.gamma_prior, self.mean_init_std = gamma_prior, float(mean_init_std)
-        super().__init__(components, flow, seed)
+        super().__init__(n_components, flow, seed)
 
     def _build(self) -> None:
         self.flow = self._new_flow()
-        shape = (self.components, int(self.flow.dim))
+        shape = (self.n_components, int(self.flow.dim))
         self.means = nn.Parameter(self.mean_init_std * torch.randn(shape))  # μ_k
         self.log_precisions = nn.Parameter(0.01 * torch.randn(shape))  # s_k = log σ_k⁻¹
 
@@ -519,6 +587,16 @@ class LatMM(_FlowMixture):
 
     def _first_flow(self) -> nn.Module:
         return self.flow
+
+    @property
+    def means_(self) -> np.ndarray:
+        """Latent component means μ_k, (K, D)."""
+        return self.means.detach().cpu().numpy()
+
+    @property
+    def stds_(self) -> np.ndarray:
+        """Latent component standard deviations σ_k = exp(−s_k), (K, D)."""
+        return torch.exp(-self.log_precisions.detach()).cpu().numpy()
 
     def _initialize_flows(self, x: torch.Tensor) -> None:
         self.flow.initialize(x)
@@ -537,10 +615,11 @@ class LatMM(_FlowMixture):
         return self.latent_log_prob(z) + log_det[:, None]
 
     def _regulariser(self) -> torch.Tensor:
-        """−mean over components and dimensions of log Gamma(σ⁻¹; a, b) (paper eq. 26, reference §2.4).
+        """−mean over components and dimensions of log Gamma(σ⁻¹; a, b) (paper eq. 26).
 
         log Gamma(λ; a, b) = a ln b + (a − 1) ln λ − b λ − ln Γ(a), with λ = σ⁻¹ = exp(s); for a = 2, b = 1 its
-        maximum is at λ = 1, so the prior pulls every σ towards 1.
+        maximum is at λ = 1, so the prior pulls every σ towards 1. The reference code's version is restated
+        in docs/notes/flow-mixtures.md §2.4.
         """
         if self.gamma_prior is None:
             return super()._regulariser()
@@ -550,11 +629,27 @@ class LatMM(_FlowMixture):
         return -log_gamma.mean()
 
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, seed: int | None = None, return_components: bool = False):
-        """Draw ``n`` samples: s ~ Categorical(π), z = μ_s + σ_s ⊙ ε with ε ~ N(0, T² I), x = f⁻¹(z) (§3.1).
+    def sample(
+        self,
+        n: int,
+        *,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        classes=None,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        return_components: bool = False,
+    ):
+        """Draw ``n`` samples: s ~ Categorical(π), z = μ_s + σ_s ⊙ ε with ε ~ N(0, T² I), x = f⁻¹(z).
 
-        T = 0 decodes the component means μ_k. ``return_components=True`` also returns the components.
+        The reference's sampler is restated in docs/notes/flow-mixtures.md §3.1. T = 0 decodes the component
+        means μ_k. ``return_components=True`` also returns the components.
+        ``known``, ``weight``, ``priors``, ``constraints`` and ``classes`` raise ``NotImplementedError``.
         """
+        self._refuse_unsupported(self._NO_CONDITIONING, known=known, weight=weight, priors=priors,
+                                 constraints=constraints, classes=classes)
         self._check_sample_args(n, temperature)
         component, noise = self._draw(n, temperature, seed)
         z = self.means[component] + noise * torch.exp(-self.log_precisions[component])  # source inverse
@@ -563,9 +658,10 @@ class LatMM(_FlowMixture):
 
     @torch.no_grad()
     def interpolate(self, x1, x2, steps: int = 8) -> torch.Tensor:
-        """Decode (1 − α) f(x1) + α f(x2) for α = 0 … 1 in ``steps`` steps with the shared flow (§3.2).
+        """Decode (1 − α) f(x1) + α f(x2) for α = 0 … 1 in ``steps`` steps with the shared flow.
 
-        Single items → (steps, *event_shape); batches (B, *event_shape) → (B, steps, *event_shape).
+        Compare the reference's interpolation, docs/notes/flow-mixtures.md §3.2. Single items →
+        (steps, *event_shape); batches (B, *event_shape) → (B, steps, *event_shape).
         """
         a, b, alphas, single = self._interpolation_inputs(x1, x2, steps)
         mixed = self._mix_latents(self.flow.transform(a)[0], self.flow.transform(b)[0], alphas)

@@ -1,0 +1,165 @@
+"""The one contract every model family follows: GMM, DRMM, DCGMM, GenMM and LatMM.
+
+A notebook can swap one family for another without rewriting cells, and
+``tests/test_model_contract.py`` checks every family against the same list. In the spirit of
+scikit-learn's ``BaseMixture``, the shared part lives here and each family fills in the rest.
+
+========================  ===========================================================================
+member                    meaning, the same in every family
+========================  ===========================================================================
+``n_components``          constructor argument wherever a model has components (a DCGMM keeps its
+                          spec string, which names the components of every layer)
+``fit(data, *, ...)``     ``epochs`` (passes over the data) **or** ``steps`` (parameter updates),
+                          ``batch_size``, ``seed``, ``progress`` (a tqdm bar), ``warm_start``
+                          (``True`` continues from the current parameters, ``False`` starts afresh);
+                          returns a :class:`~deepmix_core.history.History`. Each family's docstring
+                          says what one step is (an EM iteration over all rows counts as one epoch
+                          and one step).
+``sample(n, *, ...)``     ``known``, ``weight``, ``priors``, ``constraints``, ``classes``, ``seed``; a
+                          family that cannot honour a condition raises ``NotImplementedError`` naming
+                          itself and the condition, it never ignores one
+``log_prob(x)``           one number per row; the class attribute ``log_prob_kind`` says whether it
+                          is ``"exact"``, an ``"estimate"`` (DRMM) or a ``"score"`` (DCGMM)
+``weights_``, ``means_``  learned state for reading, as numpy arrays (trailing underscore, as in
+                          scikit-learn)
+``save`` / ``load``       one file with the constructor config and the state dict
+========================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+from .history import History
+from .persistence import SaveLoadMixin
+
+__all__ = ["CONDITION_NAMES", "LOG_PROB_KINDS", "MixtureModel", "resolve_budget"]
+
+LOG_PROB_KINDS = ("exact", "estimate", "score")
+CONDITION_NAMES = ("known", "weight", "priors", "constraints", "classes")
+LogProbKind = Literal["exact", "estimate", "score"]
+
+
+def resolve_budget(
+    epochs: int | None,
+    steps: int | None,
+    steps_per_epoch: int,
+    default_epochs: int | None = None,
+    default_steps: int | None = None,
+) -> int:
+    """The number of training steps asked for by ``epochs`` or ``steps`` (never both).
+
+    ``epochs`` counts passes over the data and becomes ``epochs · steps_per_epoch`` steps; ``steps``
+    counts parameter updates directly. When neither is given the family's default is used
+    (``default_epochs`` or ``default_steps``, exactly one of which must be set).
+    """
+    if epochs is not None and steps is not None:
+        raise ValueError(f"give epochs or steps, not both (got epochs={epochs!r}, steps={steps!r})")
+    for name, value in (("epochs", epochs), ("steps", steps)):
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if steps is not None:
+        return steps
+    if epochs is None:
+        if default_steps is not None:
+            return default_steps
+        epochs = default_epochs
+    return epochs * steps_per_epoch
+
+
+class MixtureModel(SaveLoadMixin, nn.Module, abc.ABC):
+    """Abstract base of every deepmix model family; see the module docstring for the contract.
+
+    Subclasses set the class attributes ``family`` (the name used in messages), ``log_prob_kind`` and
+    ``supported_conditions`` (the subset of :data:`CONDITION_NAMES` their ``sample`` honours), and
+    implement :meth:`fit`, :meth:`sample`, :meth:`log_prob` and :attr:`is_fitted`.
+    """
+
+    family: ClassVar[str] = "model"
+    log_prob_kind: ClassVar[LogProbKind] = "exact"
+    supported_conditions: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.log_prob_kind not in LOG_PROB_KINDS:
+            raise TypeError(f"{cls.__name__}.log_prob_kind must be one of {LOG_PROB_KINDS}, got {cls.log_prob_kind!r}")
+        unknown = set(cls.supported_conditions) - set(CONDITION_NAMES)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.supported_conditions has unknown names {sorted(unknown)}")
+
+    # ------------------------------------------------------------------ the verbs
+    @abc.abstractmethod
+    def fit(
+        self,
+        data,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
+        batch_size: int | None = None,
+        seed: int | None = 0,
+        progress: bool = True,
+        warm_start: bool = False,
+    ) -> History:
+        """Train on ``data``; ``warm_start=True`` continues, otherwise every call starts afresh."""
+
+    @abc.abstractmethod
+    def sample(
+        self,
+        n: int,
+        *,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        classes=None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """Draw ``n`` samples, honouring every condition given or raising ``NotImplementedError``."""
+
+    @abc.abstractmethod
+    def log_prob(self, x) -> torch.Tensor:
+        """One log-density (or score, see ``log_prob_kind``) per row of ``x``."""
+
+    @property
+    @abc.abstractmethod
+    def is_fitted(self) -> bool:
+        """True once the model has been trained (or loaded from a trained checkpoint)."""
+
+    # ------------------------------------------------------------------ shared helpers
+    def _refuse_unsupported(self, reason: str = "", **given) -> None:
+        """Raise ``NotImplementedError`` for any condition in ``given`` this family does not support.
+
+        ``given`` maps condition names (``known=…, priors=…``) to the values passed to ``sample``; ``None``
+        (and an empty list) means the condition was not asked for.
+        """
+        for name in CONDITION_NAMES:
+            value = given.get(name)
+            asked = value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
+            if asked and name not in self.supported_conditions:
+                supported = ", ".join(sorted(self.supported_conditions)) or "none"
+                raise NotImplementedError(
+                    f"{self.family}.sample cannot condition on {name}= "
+                    f"(this family supports: {supported}).{' ' + reason if reason else ''}"
+                )
+
+    def _check_sample_count(self, n) -> None:
+        if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+            raise ValueError(f"n must be a positive whole number, got {n!r}")
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise RuntimeError(f"this {self.family} has not been fitted yet: call fit(data) first")
+
+    @staticmethod
+    def _budget_notes(history: History, steps: int, steps_per_epoch: int, unit: str) -> None:
+        """Record in ``history.notes`` how many steps ran, what one step is, and the epochs they make."""
+        history.notes.update(steps=steps, epochs=steps / steps_per_epoch, step_unit=unit)
+
+    @staticmethod
+    def _steps_per_epoch(n_rows: int, batch_size: int, drop_last: bool = False) -> int:
+        return n_rows // batch_size if drop_last else math.ceil(n_rows / batch_size)
