@@ -230,7 +230,8 @@ def _nll_by_epoch(record, column: str | None) -> tuple[np.ndarray, np.ndarray, l
         refresh = [int(e) for e in notes["em_epochs"]]
     elif notes.get("t_em"):
         t_em = int(notes["t_em"])
-        refresh = [int(e) for e in epochs if e > 0 and e % t_em == 0]  # reference §2.5: end of epoch t, t mod t_EM = 0
+        # end of epoch t with t > 0 and t mod t_EM = 0, as in the reference (docs/notes/flow-mixtures.md §2.5)
+        refresh = [int(e) for e in epochs if e > 0 and e % t_em == 0]
     else:
         refresh = []
     return epochs, values, refresh

@@ -1,6 +1,6 @@
 """The shipped DCGMM checkpoints on held-out MNIST (t10k[5000:], never trained on): classifier accuracy,
 outlier AUC of the top layer, and that class-conditional samples look like the class asked for.
-Skips with the reason when the offline MNIST files (../shared/data/mnist) are absent, as in a fresh clone."""
+Skips with the reason when the offline MNIST files ($DEEPMIX_DATA/mnist) are absent, as in a fresh clone."""
 
 import pytest
 import torch

@@ -86,7 +86,7 @@ def _shared_mnist_or_skip(split):
         return load_shared_mnist(split)
     except FileNotFoundError:
         where = _default_shared_mnist_root()
-        pytest.skip(f"the shared MNIST files are not next to this checkout ({where}), as in a fresh clone")
+        pytest.skip(f"no offline MNIST files in {where} ($DEEPMIX_DATA/mnist; a fresh clone has none)")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_shared_mnist_train5k_has_no_test_image(mnist_test, mnist_train5k):
 
 
 def test_shared_mnist_clear_error_when_absent(tmp_path):
-    with pytest.raises(FileNotFoundError, match="DEEPMIX_SHARED_MNIST"):
+    with pytest.raises(FileNotFoundError, match="DEEPMIX_DATA"):
         load_shared_mnist("test", root=tmp_path)
     with pytest.raises(ValueError, match="split"):
         load_shared_mnist("train", root=tmp_path)
@@ -132,9 +132,10 @@ def test_shared_mnist_clear_error_when_absent(tmp_path):
 
 def test_shared_mnist_root_from_environment(tmp_path, monkeypatch):
     images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
-    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, compress=True)
-    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([3, 1, 4], dtype=np.uint8), compress=True)
-    monkeypatch.setenv("DEEPMIX_SHARED_MNIST", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    write_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz", images, compress=True)
+    write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.array([3, 1, 4], dtype=np.uint8), compress=True)
+    monkeypatch.setenv("DEEPMIX_DATA", str(tmp_path))
     loaded, labels = load_shared_mnist("test")
     assert loaded.shape == (3, 1, 28, 28)
     np.testing.assert_array_equal(loaded[:, 0].numpy(), images)

@@ -13,7 +13,7 @@ HALF_PI = 0.5 * math.pi
 
 
 # ---------------------------------------------------------------- an independent humanoid, written from the reference
-# (name, parent, local pivot, box (x0, x1, y0, y1) or None), as listed in drmm-reference.md §6.3
+# (name, parent, local pivot, box (x0, x1, y0, y1) or None), as listed in docs/notes/drmm.md §6.3
 REFERENCE_BONES = [
     ("torso", None, (0.0, 0.0), (-0.15, 0.15, 0.0, 0.25)),
     ("torsoUpper", "torso", (0.0, 0.25), (-0.15, 0.15, 0.0, 0.25)),

@@ -3,10 +3,10 @@
 Three sources, from most to least available:
 
 * :func:`load_digits_images` — scikit-learn's bundled 8×8 digits (1,797 images); always offline.
-* :func:`load_shared_mnist` — the MNIST files kept next to the repository in ``../shared/data/mnist``
-  (the full test set ``t10k`` and a leak-free 5,000-image training subset ``train5k``, IDX format).
-  A fresh clone of the repository does not have them; set ``$DEEPMIX_SHARED_MNIST`` to a folder that holds
-  the four files, or use :func:`load_torchvision`.
+* :func:`load_shared_mnist` — MNIST IDX files in the folder ``$DEEPMIX_DATA/mnist``: the full test set
+  ``t10k`` and a leak-free 5,000-image training subset ``train5k`` (the test set-up of this repository
+  points ``$DEEPMIX_DATA`` at its offline data when they are there). Without them, use
+  :func:`load_torchvision`.
 * :func:`load_torchvision` — MNIST, FashionMNIST and SVHN through torchvision (installed with deepmix), under
   one cached root. It only downloads when asked to (``download=True``).
 
@@ -14,8 +14,8 @@ Images come back as ``uint8`` tensors of shape (N, C, H, W) with int64 labels (t
 [0, 1]); :func:`to_unit_range` and :func:`resize_images` convert them. For a flow, dequantise the integer
 pixels with :func:`deepmix_core.flows.data_scaling.dequantize` instead.
 
-What we found in the shared MNIST files
----------------------------------------
+What we found in the offline MNIST files
+----------------------------------------
 * ``t10k-*``: the published MNIST test set (10,000 images; the md5 sums match the README's), labels in
   MNIST's original order.
 * ``train5k-*``: 5,000 training images, exactly 500 per class, **sorted by label** (500 zeros, then 500
@@ -67,7 +67,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     gzip magic bytes, not from the file name.
 
     We read the files ourselves because torchvision's MNIST reader needs torchvision's directory layout
-    (``root/MNIST/raw/...``, uncompressed names), which ``../shared/data/mnist`` does not follow.
+    (``root/MNIST/raw/...``, uncompressed names), which the offline files do not follow.
 
     Returns
     -------
@@ -87,11 +87,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _default_shared_mnist_root() -> Path:
-    """``$DEEPMIX_SHARED_MNIST`` if set, else ``<repo root>/../shared/data/mnist``."""
-    if os.environ.get("DEEPMIX_SHARED_MNIST"):
-        return Path(os.environ["DEEPMIX_SHARED_MNIST"]).expanduser()
-    repo_root = Path(__file__).resolve().parents[2]  # images.py → data → deepmix_core → repository
-    return repo_root.parent / "shared" / "data" / "mnist"
+    """``$DEEPMIX_DATA/mnist`` (``~/.cache/deepmix/mnist`` when the variable is not set)."""
+    return _default_data_root() / "mnist"
 
 
 def load_shared_mnist(split: str = "test", root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,8 +98,7 @@ def load_shared_mnist(split: str = "test", root: str | os.PathLike | None = None
     ----------
     split : "test" or "train5k"
         ``train5k`` is sorted by label (500 per class): shuffle it before taking subsets or minibatches.
-    root : folder with the four ``*-idx?-ubyte.gz`` files; default ``$DEEPMIX_SHARED_MNIST`` or the
-        repository's sibling ``../shared/data/mnist`` (absent in a fresh clone).
+    root : folder with the four ``*-idx?-ubyte.gz`` files; default ``$DEEPMIX_DATA/mnist``.
 
     Returns
     -------
@@ -120,9 +116,8 @@ def load_shared_mnist(split: str = "test", root: str | os.PathLike | None = None
     missing = [path.name for path in paths if not path.is_file()]
     if missing:
         raise FileNotFoundError(
-            f"MNIST split {split!r} not found: {', '.join(missing)} missing in {folder}. These files live in "
-            "../shared/data/mnist next to the repository, which a fresh clone does not have. Point "
-            "$DEEPMIX_SHARED_MNIST (or root=) at a folder holding them, or use load_torchvision('MNIST', ...)."
+            f"MNIST split {split!r} not found: {', '.join(missing)} missing in {folder}. Put the IDX files in "
+            "$DEEPMIX_DATA/mnist (or pass root=), or use load_torchvision('MNIST', download=True)."
         )
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:

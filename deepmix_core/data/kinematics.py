@@ -2,7 +2,7 @@
 
 A rig is a tree of bones. Each bone has a parent, a pivot given in its parent's frame, an angle range and
 an optional drawable polyline. Forward kinematics follows the DRMM reference code (its ``Bone`` and ``Rig``
-classes, described in ../shared/reference/drmm-reference.md §6.3):
+classes, described in docs/notes/drmm.md §6.3):
 
     global angle      φ_b = θ_b + φ_parent(b)
     global pivot      p_b = p_parent(b) + R(φ_parent(b)) · pivot_b        (the root's pivot is a parameter)

@@ -20,7 +20,7 @@ def initial_sigma(n_components: int) -> float:
 
 @dataclass
 class SingleExpAnnealer:
-    """SingleExp: a window-mean stationarity test on the layer objective (reference notes §1.6).
+    """SingleExp: a window-mean stationarity test on the layer objective (docs/notes/dcgmm.md §1.6).
 
     After the first window the mean objective ``l0`` is kept as the reference; after every later window
     with mean ``avg`` (and the previous window's mean ``last``) it computes

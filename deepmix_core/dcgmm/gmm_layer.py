@@ -1,9 +1,10 @@
 """The convolutional GMM layer of a DCGMM: diagonal Gaussians at every position of a map, trained by SGD.
 
-Notation (paper 003 §III-C, reference notes §1): the input is a map ``(N, H, W, D)``; at each position a
-GMM with K components, weights π = softmax(a), centroids μ (K, D) and per-dimension *precision roots* s
-(K, D) (std = 1/s) scores the D-vector x. With ``shared=True`` one parameter set serves every position
-(a convolutional GMM); with ``shared=False`` every position has its own ("indy" mode in the reference).
+Notation (paper 003 §III-C, docs/notes/dcgmm.md §1): the input is a map ``(N, H, W, D)``; at each
+position a GMM with K components, weights π = softmax(a), centroids μ (K, D) and per-dimension *precision
+roots* s (K, D) (std = 1/s) scores the D-vector x. With ``shared=True`` one parameter set serves every
+position (a convolutional GMM); with ``shared=False`` every position has its own ("indy" mode in the
+reference).
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ def torus_squared_distances(n_components: int) -> torch.Tensor:
 class GMMLayer(nn.Module):
     """G(K): a GMM at every position, trained on its own annealed max-component objective.
 
-    Forward gives the posteriors r_k = softmax_k(ℓ_k) that the layer above receives, where (reference §1.3)
+    The layer above receives the posteriors r_k = softmax_k(ℓ_k) (docs/notes/dcgmm.md §1.3), where
 
         ℓ_k(x) = log π_k + Σ_d log s_kd − ½ Σ_d s_kd² (x_d − μ_kd)².
 
-    Training maximises, per sample and position, the torus-smoothed max-component objective (§1.4)
+    Training maximises, per sample and position, the torus-smoothed max-component objective (docs/notes/dcgmm.md §1.4)
 
         L(x) = max_k Σ_j g_kj(σ) ℓ_j(x) − (D/2) log 2π,   g_kj ∝ exp(−d²(k, j) / 2σ²) (rows sum to 1),
 
@@ -116,7 +117,7 @@ class GMMLayer(nn.Module):
         return height, width, k
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """μ ~ U(−mu_init, mu_init), s = precision_max, equal weights (reference §1.2), and a fresh annealer."""
+        """μ ~ U(−mu_init, mu_init), s = precision_max, equal weights (docs/notes/dcgmm.md §1.2), fresh annealer."""
         noise = torch.rand(self.mu.shape, generator=generator, device=self.mu.device, dtype=self.mu.dtype)
         self.mu.data.copy_((2 * noise - 1) * self.mu_init)
         self.precision.data.fill_(self.precision_max)
@@ -166,7 +167,7 @@ class GMMLayer(nn.Module):
                             known: torch.Tensor | None = None) -> torch.Tensor:
         """ℓ_k = x²·(−½s²)ᵀ + x·(s²μ)ᵀ + Σ_d m_d (log s_kd − ½ s_kd² μ_kd²) + log π_k, as batched matmuls.
 
-        Expanding the square keeps the (rows, K, D) difference tensor out of memory (reference §7.1).
+        Expanding the square keeps the (rows, K, D) difference tensor out of memory (docs/notes/dcgmm.md §7.1).
         ``known`` holds the 0/1 masks m (rows with missing entries already zeroed); without it every m_d = 1
         and the last sum is a constant per component. Returns (sets, rows, K).
         """
@@ -214,7 +215,7 @@ class GMMLayer(nn.Module):
     def gradients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Mean objective, posteriors and the analytic gradients of the mean objective, all from matmuls.
 
-        With k* the winning row of the smoothed scores and w_j = g_{k*j} (reference §1.4):
+        With k* the winning row of the smoothed scores and w_j = g_{k*j} (docs/notes/dcgmm.md §1.4):
         ∂L/∂μ_jd = w_j s_jd² (x_d − μ_jd),  ∂L/∂s_jd = w_j (1/s_jd − s_jd (x_d − μ_jd)²),  ∂L/∂a_j = w_j − π_j.
         Summed over the rows of one parameter set these need only Σw, Σw·x and Σw·x²: two more matmuls.
         """
@@ -265,7 +266,9 @@ class GMMLayer(nn.Module):
         power: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Draw one component per position from the control signal, then a vector from it (reference §1.8).
+        """Draw one component per position from the control signal, then a vector from it.
+
+        The reference's procedure is restated in docs/notes/dcgmm.md §1.8.
 
         ``control`` (N, H, W, K) weighs the components at each position (``None``: uniform, as at the top of
         the model); it is clipped to [1e-6, 11000], raised to ``power`` and cut to its ``top_s`` largest

@@ -11,8 +11,8 @@ P(k) = ∫_bin p ≈ p(x) · L^(−D), whose NLL per dimension is ``−log p(x) 
 ``discrete_levels=L`` to ``GenMM.nll`` / ``LatMM.nll`` to add the ln L. The average over u of
 −log p(x) is an upper bound on −log P(k) (Theis et al. 2016), so the reported number is conservative.
 
-Deviation from the reference code: it adds Gaussian noise N(0, (1/256)²) instead (reference §1.6); uniform
-noise is what makes the ln L correction a bound, so we use it.
+Deviation from the reference code: it adds Gaussian noise N(0, (1/256)²) instead
+(docs/notes/flow-mixtures.md §1.6); uniform noise is what makes the ln L correction a bound, so we use it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The flow maps an image x (B, C, H, W) to a flat latent z (B, dim) with dim = C·
 log|det ∂z/∂x| alongside, so that ``log p(x) = log p_base(z) + log_det``. The base density of z is *not*
 part of the flow (GenMM puts N(0, I) on z, LatMM a Gaussian mixture; see the flow interface).
 
-Structure (reference §1.1–1.3), for each of L levels:
+Structure (docs/notes/flow-mixtures.md §1.1–1.3), for each of L levels:
 
 1. ``Squeeze``: 2×2 space-to-depth, (C, H, W) → (4C, H/2, W/2). A 1-channel image therefore has 4
    channels before the first coupling, so the coupling always has two non-empty halves.
@@ -15,7 +15,8 @@ Structure (reference §1.1–1.3), for each of L levels:
 Documented simplifications with respect to the paper's Glow code:
 
 * The factored-out halves get the same standard-normal base as the rest of z. This *replaces Glow's
-  learned conditional split prior* N(z2; μ(z1), σ(z1)) (reference §1.4), which starts as N(0, I) anyway.
+  learned conditional split prior* N(z2; μ(z1), σ(z1)) (docs/notes/flow-mixtures.md §1.4), which starts as
+  N(0, I) anyway.
 * The coupling network uses convolutions with biases and no ActNorm inside, and its last convolution is
   plain zero-initialised (no learned ``exp(3·logs)`` output scale).
 
@@ -132,7 +133,7 @@ class AffineCoupling(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_a, x_b = x[:, : self.kept], x[:, self.kept :]
         shift, log_scale = self._shift_and_log_scale(x_a)
-        y_b = (x_b + shift) * torch.exp(log_scale)  # shift added before scaling (reference §1.2)
+        y_b = (x_b + shift) * torch.exp(log_scale)  # shift before scaling (docs/notes/flow-mixtures.md §1.2)
         return torch.cat([x_a, y_b], dim=1), log_scale.flatten(1).sum(dim=1)
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
