@@ -41,6 +41,7 @@ from .rigs import (
     plot_ik_figure,
     plot_ik_panel,
 )
+from .snapshots import FigureControls, figure_png
 from .widgets import ConditioningExplorer
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "sample_panel",
     "AxisBound",
     "ConditioningExplorer",
+    "FigureControls",
+    "figure_png",
     "IKExplorer",
     "axis_bound",
     "condition_kwargs_to_lists",

@@ -14,15 +14,18 @@ import math
 import time
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from matplotlib.figure import Figure
 
 from deepmix_core.data.kinematics import Arm, Humanoid, Rig
 from deepmix_core.ik import SELECTIONS, IKSolution, above, below, left_of, right_of, solve
 
 from ._controls import equal_aspect_figure, float_slider, int_slider
-from .rigs import axis_bound
+from .rigs import axis_bound, plot_ik_panel
+from .snapshots import figure_png, mimebundle_with_snapshot
 
 __all__ = ["IKExplorer", "reachable_extent"]
 
@@ -233,10 +236,18 @@ class IKExplorer:
         panel = widgets.VBox(sections, layout=widgets.Layout(width="300px"))
         return widgets.HBox([panel, self.figure])
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def snapshot(self) -> Figure:
+        """The current query as a static matplotlib figure (what a saved notebook shows without a kernel)."""
+        fig, ax = plt.subplots(figsize=(4.6, 4.6))
+        plot_ik_panel(ax, self.rig, self.solution, self.targets(), self.constraints(), extent=self.extent,
+                      title=f"IK explorer: best of {len(self.solution.params)} samples (static picture)",
+                      show_polished=bool(self._value("polish")))
+        fig.tight_layout()
+        return fig
 
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """The live widget, plus a PNG of :meth:`snapshot` for viewers without a kernel (GitHub)."""
+        return mimebundle_with_snapshot(self.widget, figure_png(self.snapshot()), **kwargs)
 
     # ------------------------------------------------------------------ state → query
     def _value(self, name: str):

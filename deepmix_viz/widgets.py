@@ -10,15 +10,18 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from matplotlib.figure import Figure
 
 from deepmix_core.conditioning import Box, GaussianPrior, Inequality
 
-from ._common import DEFAULT_EXTENT, is_drmm, subsample, to_numpy
+from ._common import DEFAULT_EXTENT, is_drmm, style_axes, subsample, to_numpy
 from ._controls import equal_aspect_figure, float_slider
-from .conditions import invalid_side_polygon, line_in_extent
+from .conditions import draw_conditions, invalid_side_polygon, line_in_extent
+from .snapshots import figure_png, mimebundle_with_snapshot
 
 __all__ = ["ConditioningExplorer"]
 
@@ -93,6 +96,7 @@ class ConditioningExplorer:
         self._updating = False
         self.controls = self._build_controls(n_samples)
         self.message = widgets.HTML(value="", layout=widgets.Layout(width="270px"))
+        self._data = None if data is None else subsample(to_numpy(data), MAX_DATA_POINTS, self.seed)
         self.figure = self._build_figure(data)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
@@ -146,7 +150,7 @@ class ConditioningExplorer:
         x0, x1, y0, y1 = self.extent
         traces = []
         if data is not None:
-            shown = subsample(to_numpy(data), MAX_DATA_POINTS, self.seed)
+            shown = self._data
             traces.append(
                 go.Scatter(
                     x=shown[:, 0],
@@ -217,10 +221,24 @@ class ConditioningExplorer:
         )
         return widgets.HBox([panel, self.figure])
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def snapshot(self) -> Figure:
+        """The current state as a static matplotlib figure (what a saved notebook shows without a kernel)."""
+        fig, ax = plt.subplots(figsize=(4.6, 4.6))
+        if self._data is not None:
+            ax.scatter(*self._data.T, s=2, c="0.75", label="data")
+        samples = to_numpy(self.samples)
+        ax.scatter(*samples.T, s=4, c="crimson", alpha=0.7, label="samples")
+        conditions = self.conditions()
+        draw_conditions(ax, known=conditions["known"], priors=conditions["priors"],
+                        constraints=conditions["constraints"], extent=self.extent)
+        style_axes(ax, self.extent, f"{self._kind()}: {len(samples)} conditioned samples")
+        ax.legend(loc="lower left", fontsize=7)
+        fig.tight_layout()
+        return fig
 
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """The live widget, plus a PNG of :meth:`snapshot` for viewers without a kernel (GitHub)."""
+        return mimebundle_with_snapshot(self.widget, figure_png(self.snapshot()), **kwargs)
 
     # ------------------------------------------------------------------ state → conditions
     def _value(self, name: str):
@@ -351,10 +369,13 @@ class ConditioningExplorer:
             parts.append(f"{labels[key]}: {shown}")
         return "<br>".join(parts)
 
+    def _kind(self) -> str:
+        return f"DRMM, depth {self._value('depth')}" if self.is_deep else "GMM"
+
     def _redraw(self, conditions: dict) -> None:
         samples = to_numpy(self.samples)
         shapes = self._condition_shapes(conditions)
-        kind = f"DRMM, depth {self._value('depth')}" if self.is_deep else "GMM"
+        kind = self._kind()
         with self.figure.batch_update():
             sample_trace = self._trace("samples")
             sample_trace.x, sample_trace.y = samples[:, 0], samples[:, 1]

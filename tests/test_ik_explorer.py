@@ -1,5 +1,6 @@
 """Tests for the IKExplorer widget, driven through its plain methods (no browser), with tiny models."""
 
+import base64
 import math
 
 import numpy as np
@@ -37,7 +38,9 @@ def n_poses(explorer, name, bones):
 def test_builds_widget_figure_and_unconditional_solution(arm_explorer, arm):
     explorer = arm_explorer
     assert isinstance(explorer.figure, go.FigureWidget) and explorer.figure in explorer.widget.children
-    assert callable(explorer._ipython_display_)
+    bundle = explorer._repr_mimebundle_()  # the live widget, and a PNG of its state for viewers without a kernel
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     names = {t.name for t in explorer.figure.data}
     assert names == {"invalid side", "ground", "constraint lines", "samples", "best", "polished", "targets"}
     assert explorer.targets() == {} and explorer.constraints() == []

@@ -1,5 +1,6 @@
 """Tests for the ConditioningExplorer widget, driven through its plain methods (no browser)."""
 
+import base64
 import math
 
 import numpy as np
@@ -20,14 +21,14 @@ def data():
 @pytest.fixture(scope="module")
 def drmm(data):
     model = DRMM(2, 16)
-    model.fit(data, iterations=600, seed=0, progress=False)
+    model.fit(data, steps=600, seed=0, progress=False)
     return model
 
 
 @pytest.fixture(scope="module")
 def gmm(data):
     model = GMM(64)  # many small components: the constraint approximation is then tight
-    model.fit(data, iterations=100, seed=0, progress=False)
+    model.fit(data, epochs=100, seed=0, progress=False)
     return model
 
 
@@ -47,7 +48,9 @@ def test_builds_widget_and_figure(explorer):
     assert explorer.samples.shape == (400, 2)  # sampled once on construction
     assert len(trace(explorer, "samples").x) == 400
     assert len(trace(explorer, "data").x) == 2000
-    assert callable(explorer._ipython_display_)
+    bundle = explorer._repr_mimebundle_()  # the live widget, and a PNG of its state for viewers without a kernel
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
 
 
 def test_known_x_pins_the_samples(explorer):
