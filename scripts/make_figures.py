@@ -16,7 +16,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_notebooks import execute  # noqa: E402  (same kernel settings and output stripping)
+from run_notebooks import execute  # noqa: E402  (same kernel settings and output stripping)
 
 
 def save_pngs(notebook: nbformat.NotebookNode, name: str, gallery: Path) -> list[Path]:
