@@ -450,7 +450,7 @@ class DRMM(MixtureModel):
             lrs.append(lr * settings.lr_scale)
             times.append(time.perf_counter() - start)
             if step % 100 == 0 or step == iterations - 1:
-                bar.set_postfix(stage=settings.stage, loss=f"{loss.item():.3f}")
+                bar.set_postfix(stage=settings.stage, loss=f"{loss.item():.3f}", refresh=False)
             bar.update(1)
         bar.close()
         history = History()

@@ -251,8 +251,8 @@ class GMM(MixtureModel):
             mean_ll = log_likelihood.item() / x.shape[0]
             self._m_step_from_sums(sums, centred.shape[1])
             history.append(step=step, loss=-mean_ll, log_likelihood=mean_ll, time=time.perf_counter() - start)
+            bar.set_postfix(ll=f"{mean_ll:.4f}", refresh=False)  # shown at the bar's next redraw (≤ 2 per s)
             bar.update(1)
-            bar.set_postfix(ll=f"{mean_ll:.4f}")
             self.n_iter_ = step + 1
             if abs(mean_ll - previous) < tol:
                 self.converged_ = True

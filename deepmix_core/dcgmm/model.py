@@ -365,8 +365,9 @@ class DCGMM(MixtureModel):
                 history.append(step=step, epoch=epoch, loss=-objectives[-1], layer_objectives=objectives,
                                sigma=[layer.sigma for layer in self.gmm_layers],
                                lr=[layer.lr for layer in self.gmm_layers], time=time.perf_counter() - start)
+                # refresh=False: the bar redraws at most every 0.5 s (a redraw per step floods a notebook)
+                bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}", refresh=False)
                 bar.update(1)
-                bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}")
         bar.close()
         history.notes.update(images=n, batch_size=batch_size, spec=self.spec,
                              start_steps=[math.ceil(layer.wait * total) if reset else 0 for layer in self.gmm_layers])
@@ -440,8 +441,8 @@ class DCGMM(MixtureModel):
                 total_loss += float(loss.detach()) * len(index)
                 correct += int((logits.argmax(1) == labels[index]).sum())
             history.append(epoch=epoch, loss=total_loss / n, accuracy=correct / n)
+            bar.set_postfix(acc=f"{correct / n:.3f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(acc=f"{correct / n:.3f}")
         bar.close()
         return history
 

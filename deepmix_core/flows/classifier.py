@@ -1,4 +1,4 @@
-"""Maximum-likelihood classification with one generative model per class (paper 004 §IV-C).
+"""Maximum-likelihood classification with one generative model per class (paper 004 §IV-D).
 
 The authors' protocol is restated in docs/notes/flow-mixtures.md §3.3. Train a density model p(x | y) on
 the examples of each class y, then classify by Bayes' rule:

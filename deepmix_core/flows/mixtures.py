@@ -374,8 +374,8 @@ class _FlowMixture(MixtureModel):
             row.update(loss=loss_sum / rows, pi=self.weights_.copy(), lr=optimizer.param_groups[0]["lr"],
                        refreshed=refreshed, time=time.perf_counter() - start)
             history.append(**row)
+            bar.set_postfix(nll=f"{row['nll']:.4f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(nll=f"{row['nll']:.4f}")
             if callback is not None:
                 callback(epoch, self, old)
         bar.close()
