@@ -36,6 +36,11 @@ def figure_png(figure: Figure, dpi: int | None = None, close: bool = True) -> by
     return buffer.getvalue()
 
 
+def png_width(png: bytes) -> int:
+    """Pixel width of a PNG, read from its header (bytes 16–19 of the IHDR chunk, big-endian)."""
+    return int.from_bytes(png[16:20], "big")
+
+
 def mimebundle_with_snapshot(widget: widgets.Widget, png: bytes, **kwargs) -> dict:
     """``widget``'s display data with ``image/png`` added: live in JupyterLab, a picture everywhere else."""
     bundle = widget._repr_mimebundle_(**kwargs)
@@ -100,6 +105,7 @@ class FigureControls:
                 self.controls[name].value = value
             self.png = figure_png(self.draw(**self.values()), dpi=self.dpi)
             self.image.value = self.png
+            self.image.width = str(png_width(self.png))  # natural size: the browser would stretch it to the cell
         finally:
             self._updating = False
         return self.png
