@@ -397,6 +397,40 @@ class _FlowMixture(MixtureModel):
         old.requires_grad_(False)
         return old.eval()
 
+    # ---------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        known=None,
+        weight=None,
+        priors=None,
+        constraints=None,
+        classes=None,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        return_components: bool = False,
+    ):
+        """Draw ``n`` samples (n, *event_shape): a component s ~ Categorical(π), base noise ε ~ N(0, T² I),
+        then the component's decoder (GenMM: x = f_s⁻¹(ε); LatMM: x = f⁻¹(μ_s + σ_s ⊙ ε)).
+
+        The reference's sampler is restated in docs/notes/flow-mixtures.md §3.1. ``temperature`` T < 1 gives
+        cleaner, less varied samples; T = 0 decodes each component's most probable latent point (GenMM: z = 0,
+        LatMM: μ_k). ``return_components=True`` also returns the component index of every sample.
+        ``known``, ``weight``, ``priors``, ``constraints`` and ``classes`` raise ``NotImplementedError``.
+        """
+        self._refuse_unsupported(self._NO_CONDITIONING, known=known, weight=weight, priors=priors,
+                                 constraints=constraints, classes=classes)
+        self._check_sample_args(n, temperature)
+        component, noise = self._draw(n, temperature, seed)
+        x = self._decode(component, noise)
+        return (x, component) if return_components else x
+
+    def _decode(self, component: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Samples from the base noise of the chosen components (subclasses)."""
+        raise NotImplementedError
+
     # ---------------------------------------------------------------- sampling helpers
     def _check_sample_args(self, n: int, temperature: float) -> None:
         self._check_sample_count(n)
@@ -486,37 +520,14 @@ class GenMM(_FlowMixture):
             columns.append(standard_normal_log_prob(z) + log_det)
         return torch.stack(columns, dim=1)
 
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        known=None,
-        weight=None,
-        priors=None,
-        constraints=None,
-        classes=None,
-        seed: int | None = None,
-        temperature: float = 1.0,
-        return_components: bool = False,
-    ):
-        """Draw ``n`` samples (n, *event_shape): s ~ Categorical(π), z ~ N(0, T² I), x = f_s⁻¹(z).
-
-        The reference's sampler is restated in docs/notes/flow-mixtures.md §3.1. ``temperature`` T < 1 gives
-        cleaner, less varied samples; T = 0 returns each component's image of z = 0. With
-        ``return_components=True`` also returns the component index of every sample.
-        ``known``, ``weight``, ``priors``, ``constraints`` and ``classes`` raise ``NotImplementedError``.
-        """
-        self._refuse_unsupported(self._NO_CONDITIONING, known=known, weight=weight, priors=priors,
-                                 constraints=constraints, classes=classes)
-        self._check_sample_args(n, temperature)
-        component, z = self._draw(n, temperature, seed)
-        x = torch.empty(n, *self.event_shape, device=self.device)
+    def _decode(self, component: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x = f_s⁻¹(z) with z = ε ~ N(0, T² I): each row through its own component's flow."""
+        x = torch.empty(len(component), *self.event_shape, device=self.device)
         for k, flow in enumerate(self.flows):
             rows = component == k
             if rows.any():
-                x[rows] = flow.inverse(z[rows])
-        return (x, component) if return_components else x
+                x[rows] = flow.inverse(noise[rows])
+        return x
 
     @torch.no_grad()
     def interpolate(self, x1, x2, steps: int = 8) -> torch.Tensor:
@@ -628,33 +639,10 @@ class LatMM(_FlowMixture):
         log_gamma = a * math.log(b) + (a - 1) * s - b * torch.exp(s) - math.lgamma(a)
         return -log_gamma.mean()
 
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        known=None,
-        weight=None,
-        priors=None,
-        constraints=None,
-        classes=None,
-        seed: int | None = None,
-        temperature: float = 1.0,
-        return_components: bool = False,
-    ):
-        """Draw ``n`` samples: s ~ Categorical(π), z = μ_s + σ_s ⊙ ε with ε ~ N(0, T² I), x = f⁻¹(z).
-
-        The reference's sampler is restated in docs/notes/flow-mixtures.md §3.1. T = 0 decodes the component
-        means μ_k. ``return_components=True`` also returns the components.
-        ``known``, ``weight``, ``priors``, ``constraints`` and ``classes`` raise ``NotImplementedError``.
-        """
-        self._refuse_unsupported(self._NO_CONDITIONING, known=known, weight=weight, priors=priors,
-                                 constraints=constraints, classes=classes)
-        self._check_sample_args(n, temperature)
-        component, noise = self._draw(n, temperature, seed)
+    def _decode(self, component: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x = f⁻¹(z) with z = μ_s + σ_s ⊙ ε, ε ~ N(0, T² I): T = 0 decodes the component means μ_k."""
         z = self.means[component] + noise * torch.exp(-self.log_precisions[component])  # source inverse
-        x = self.flow.inverse(z)
-        return (x, component) if return_components else x
+        return self.flow.inverse(z)
 
     @torch.no_grad()
     def interpolate(self, x1, x2, steps: int = 8) -> torch.Tensor:
