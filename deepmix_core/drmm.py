@@ -418,7 +418,7 @@ class DRMM(MixtureModel):
         iterations = resolve_budget(epochs, steps, steps_per_epoch, default_steps=20_000)
         if init_rows < 2:
             raise ValueError(f"init_rows must be ≥ 2 (the init needs a spread of the data), got {init_rows}")
-        trained_before = self.n_features is not None  # layers exist: their latent tables must be drawn anew
+        trained_before = self.is_fitted  # trained layers: their latent tables must be drawn anew
         if self.n_features is None:
             self._build(data.shape[1])
         elif data.shape[1] != self.n_features:
