@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["budget", "quick_mode", "progress_bar", "make_generator"]
+__all__ = ["budget", "flush_denormals", "quick_mode", "progress_bar", "make_generator"]
 
 T = TypeVar("T")
 
@@ -38,3 +40,19 @@ def make_generator(seed: int | None, device: torch.device) -> torch.Generator | 
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+@contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Treat denormal floats (below ~1e-38 in float32) as zero on the CPU inside the block.
+
+    Arithmetic on denormals takes a slow path on x86 CPUs. A DCGMM's posteriors fill with them as its σ
+    anneals: on MNIST, training slowed from about 1,900 to 940 images/s within 800 steps (one thread), and
+    stays at about 1,900 with them flushed, with the same σ schedule. Values that small change no result.
+    Torch offers no way to read the setting, so it is switched off again on exit (its default).
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..base import MixtureModel, resolve_budget
 from ..history import History
-from ..runtime import make_generator, progress_bar
+from ..runtime import flush_denormals, make_generator, progress_bar
 from .classifier import Classifier
 from .gmm_layer import GMMLayer
 from .transforms import Fold, MaxPool
@@ -350,24 +350,26 @@ class DCGMM(MixtureModel):
                 layer.reset_parameters(make_generator(None if seed is None else seed + 1 + index, self.device))
         history, start = History(), time.perf_counter()
         bar = progress_bar(total, progress, desc="DCGMM SGD")
-        for epoch in range(math.ceil(total / steps_per_epoch)):
-            order = torch.randperm(n, generator=generator).to(self.device)
-            for batch_index in range(min(steps_per_epoch, total - epoch * steps_per_epoch)):
-                step = epoch * steps_per_epoch + batch_index
-                h = x_all[order[batch_index * batch_size:(batch_index + 1) * batch_size]]
-                objectives = []
-                for layer in self.stack:
-                    if isinstance(layer, GMMLayer):
-                        h, value = layer.train_step(h, learn=not reset or step >= layer.wait * total)
-                        objectives.append(value)
-                    else:
-                        h = layer(h)
-                history.append(step=step, epoch=epoch, loss=-objectives[-1], layer_objectives=objectives,
-                               sigma=[layer.sigma for layer in self.gmm_layers],
-                               lr=[layer.lr for layer in self.gmm_layers], time=time.perf_counter() - start)
-                # refresh=False: the bar redraws at most every 0.5 s (a redraw per step floods a notebook)
-                bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}", refresh=False)
-                bar.update(1)
+        with flush_denormals():  # annealed posteriors are full of denormals, which halve the speed
+            for epoch in range(math.ceil(total / steps_per_epoch)):
+                order = torch.randperm(n, generator=generator).to(self.device)
+                for batch_index in range(min(steps_per_epoch, total - epoch * steps_per_epoch)):
+                    step = epoch * steps_per_epoch + batch_index
+                    h = x_all[order[batch_index * batch_size:(batch_index + 1) * batch_size]]
+                    objectives = []
+                    for layer in self.stack:
+                        if isinstance(layer, GMMLayer):
+                            h, value = layer.train_step(h, learn=not reset or step >= layer.wait * total)
+                            objectives.append(value)
+                        else:
+                            h = layer(h)
+                    history.append(step=step, epoch=epoch, loss=-objectives[-1], layer_objectives=objectives,
+                                   sigma=[layer.sigma for layer in self.gmm_layers],
+                                   lr=[layer.lr for layer in self.gmm_layers], time=time.perf_counter() - start)
+                    # refresh=False: the bar redraws at most every 0.5 s (a redraw per step floods a notebook)
+                    bar.set_postfix(top=f"{objectives[-1]:.2f}", sigma=f"{self.gmm_layers[-1].sigma:.3f}",
+                                    refresh=False)
+                    bar.update(1)
         bar.close()
         history.notes.update(images=n, batch_size=batch_size, spec=self.spec,
                              start_steps=[math.ceil(layer.wait * total) if reset else 0 for layer in self.gmm_layers])
