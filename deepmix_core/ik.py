@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from deepmix_core.conditioning import Box, Inequality
-from deepmix_core.data.kinematics import Rig
+from deepmix_core.data.kinematics import Rig, rotate_clockwise
 
 __all__ = [
     "IKSolution",
@@ -213,36 +213,45 @@ def ccd_polish(
     ]
     low, high = (bound.double() for bound in rig.param_bounds())
     root_columns = 2 if rig.root_range is not None else 0
-    effector_bones = sorted({goal.bone for goal in target_goals} | {rig.bone_index(p[0]) for p in planes})
-    joints = []  # (parameter column, bone index, effector bones it moves), from the root outwards
+    # Goals keep one order in every sweep: the targets, then one per effector inequality (active where broken).
+    goal_bones = [goal.bone for goal in target_goals] + [rig.bone_index(plane[0]) for plane in planes]
+    joints = []  # (parameter column, bone index, goals it moves, bones beyond it), from the root outwards
     for column, bone_name in enumerate(rig.angle_bones, start=root_columns):
         bone = rig.bone_index(bone_name)
         if rig.bones[bone].is_fixed:
             continue
-        moved = {e for e in effector_bones if bone in rig.chain(rig.bones[e].name)}
-        if moved:
-            joints.append((column, bone, moved))
+        beyond = [i for i, other in enumerate(rig.bones) if bone in rig.chain(other.name)]
+        mine = [g for g, goal_bone in enumerate(goal_bones) if goal_bone in beyond]
+        if mine:
+            joints.append((column, bone, torch.tensor(mine), torch.tensor(beyond)))
     for _ in range(iterations):
+        start_of_sweep = work.clone()
         pivots = rig.forward(work).pivots
         goals = target_goals + _constraint_goals(rig, pivots, planes, margin)
+        targets = torch.stack([g.target for g in goals], dim=1)  # (B, G, 2)
+        active = torch.stack([g.active for g in goals], dim=1)  # (B, G)
         if move_root and root_columns:
-            weights = torch.stack([g.active for g in goals], dim=1)  # (B, G)
-            offsets = torch.stack([g.target - pivots[:, g.bone] for g in goals], dim=1)  # (B, G, 2)
-            shift = (weights[..., None] * offsets).sum(1) / weights.sum(1).clamp(min=1)[:, None]
-            work[:, :2] = torch.clamp(work[:, :2] + shift, low[:2], high[:2])
-        for column, bone, moved in joints:
-            mine = [g for g in goals if g.bone in moved]
-            if not mine:
-                continue
-            pivots = rig.forward(work).pivots
+            offsets = targets - pivots[:, goal_bones]  # (B, G, 2)
+            shift = (active[..., None] * offsets).sum(1) / active.sum(1).clamp(min=1)[:, None]
+            before = work[:, :2].clone()
+            work[:, :2] = torch.clamp(before + shift, low[:2], high[:2])
+            pivots = pivots + (work[:, :2] - before)[:, None]  # the whole body moves with its root
+        for column, bone, mine, beyond in joints:
             centre = pivots[:, bone]
-            u = torch.stack([pivots[:, g.bone] - centre for g in mine], dim=1)
-            v = torch.stack([g.target - centre for g in mine], dim=1)
-            w = torch.stack([g.active for g in mine], dim=1)
+            u = pivots[:, goal_bones][:, mine] - centre[:, None]  # (B, g, 2) where the effectors are
+            v = targets[:, mine] - centre[:, None]  # where they should be
+            w = active[:, mine]
             cross = (w * (u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])).sum(1)
             dot = (w * (u * v).sum(-1)).sum(1)
             # atan2 gives the counter-clockwise turn; the rig's angles turn clockwise, hence the minus
-            work[:, column] = torch.clamp(work[:, column] - torch.atan2(cross, dot), low[column], high[column])
+            before = work[:, column].clone()
+            work[:, column] = torch.clamp(before - torch.atan2(cross, dot), low[column], high[column])
+            # The bones beyond the joint turn rigidly about its pivot by the change of its angle:
+            # p' = c + R(Δθ)(p − c). Updating them in place replaces a full forward pass per joint (same numbers).
+            offsets = pivots[:, beyond] - centre[:, None]
+            pivots[:, beyond] = centre[:, None] + rotate_clockwise(offsets, work[:, column] - before)
+        if (work - start_of_sweep).abs().max() < 1e-12:  # a fixed point: further sweeps change nothing
+            break
     return work.to(params.dtype)
 
 

@@ -63,7 +63,7 @@ def _box(x0: float, x1: float, y0: float, y1: float) -> tuple[tuple[float, float
     return ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))
 
 
-def _rotate(points: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+def rotate_clockwise(points: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Clockwise rotation of ``points`` (B, ..., 2) by ``angle`` (B,): (x cos + y sin, −x sin + y cos)."""
     while angle.dim() < points.dim() - 1:
         angle = angle[..., None]
@@ -201,7 +201,8 @@ class Rig:
                 pivots.append(root)
                 continue
             offset = root.new_tensor(bone.pivot).expand(root.shape[0], 2)
-            pivots.append(pivots[parent] + _rotate(offset, angles[parent]))  # p_b = p_parent + R(φ_parent)·pivot
+            # p_b = p_parent + R(φ_parent)·pivot
+            pivots.append(pivots[parent] + rotate_clockwise(offset, angles[parent]))
             angles.append(local[:, i] + angles[parent])  # φ_b = θ_b + φ_parent
         return Pose(angles=torch.stack(angles, dim=1), pivots=torch.stack(pivots, dim=1))
 
@@ -213,7 +214,7 @@ class Rig:
             if bone.geometry is None:
                 continue
             local = pose.pivots.new_tensor(bone.geometry).expand(pose.pivots.shape[0], -1, 2)
-            shapes[bone.name] = pose.pivots[:, i, None, :] + _rotate(local, pose.angles[:, i])
+            shapes[bone.name] = pose.pivots[:, i, None, :] + rotate_clockwise(local, pose.angles[:, i])
         return shapes
 
     def centre_of_mass_of(self, params: torch.Tensor, pose: Pose | None = None) -> torch.Tensor:
