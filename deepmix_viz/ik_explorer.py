@@ -24,7 +24,7 @@ from deepmix_core.data.kinematics import Arm, Humanoid, Rig
 from deepmix_core.ik import SELECTIONS, IKSolution, above, below, left_of, right_of, solve
 
 from ._controls import equal_aspect_figure, float_slider, int_slider
-from .rigs import axis_bound, plot_ik_panel
+from .rigs import bound_covers_rig, group_bounds, plot_ik_panel
 from .snapshots import figure_png, mimebundle_with_snapshot
 
 __all__ = ["IKExplorer", "reachable_extent"]
@@ -38,8 +38,8 @@ CONSTRAINT_GROUPS = {  # checkbox name → (label, points it constrains)
     "corridor_on": ("stay in the corridor |x| < w", FIVE_POINTS),
 }
 SAMPLE_COLOR = "rgba(31,119,180,0.3)"
-SLIDER_STYLE = {"description_width": "70px"}
-SLIDER_LAYOUT = {"width": "280px"}
+SLIDER_STYLE = {"description_width": "84px"}  # wide enough for every label ("CCD sweeps", "rHand x")
+SLIDER_LAYOUT = {"width": "290px"}
 
 
 def reachable_extent(rig: Rig) -> tuple[float, float, float, float]:
@@ -202,7 +202,10 @@ class IKExplorer:
                 hoverinfo="skip",
             ),
             go.Scatter(**empty, mode="lines", name="constraint lines", line={"color": "red", "dash": "dash"}),
-            go.Scatter(**empty, mode="lines", name="samples", line={"color": SAMPLE_COLOR, "width": 1.2}),
+            go.Scatter(**empty, mode="text", name="constraint labels", text=[], textposition="top right",
+                       textfont={"color": "red", "size": 10}, showlegend=False, hoverinfo="skip"),
+            # WebGL for the many sample poses: redrawing them as SVG paths cost a few hundred ms per move
+            go.Scattergl(**empty, mode="lines", name="samples", line={"color": SAMPLE_COLOR, "width": 1.2}),
             go.Scatter(**empty, mode="lines", name="best", line={"color": "black", "width": 2}),
             go.Scatter(
                 **empty,
@@ -223,17 +226,19 @@ class IKExplorer:
         return equal_aspect_figure(traces, self.extent, width=540, height=560)
 
     def _build_layout(self) -> widgets.Box:
+        """Controls in an accordion (targets, constraints, sampling: one open at a time, so the column stays
+        about as tall as the plot on a laptop screen), the status lines always visible below it."""
         c = self.controls
         target_rows = [c[f"{name}_{part}"] for name in self.rig.effectors for part in ("on", "x", "y")]
         constraint_rows = [c[name] for name in (*CONSTRAINT_GROUPS, "line_y", "corridor_half_width")]
-        header = lambda text: widgets.HTML(f"<b>{text}</b>")  # noqa: E731
-        sections = [header("Targets"), *target_rows]
-        if any(self.groups.values()):
-            sections += [header("Constraints"), *constraint_rows]
-        else:
-            sections += constraint_rows  # all hidden, kept in the tree so the controls stay live
-        sections += [header("Sampling"), c["n_samples"], c["select"], c["polish"], c["ccd_iterations"], self.status]
-        panel = widgets.VBox(sections, layout=widgets.Layout(width="300px"))
+        sampling_rows = [c["n_samples"], c["select"], c["polish"], c["ccd_iterations"]]
+        sections = {"Targets": target_rows, "Constraints": constraint_rows, "Sampling": sampling_rows}
+        if not any(self.groups.values()):
+            sections["Sampling"] = sampling_rows + constraint_rows  # all hidden, kept so the controls stay live
+            del sections["Constraints"]
+        accordion = widgets.Accordion(children=[widgets.VBox(rows) for rows in sections.values()],
+                                      titles=tuple(sections), selected_index=0)
+        panel = widgets.VBox([accordion, self.status], layout=widgets.Layout(width="330px"))
         return widgets.HBox([panel, self.figure])
 
     def snapshot(self) -> Figure:
@@ -385,37 +390,43 @@ class IKExplorer:
     def _trace(self, name: str):
         return next(trace for trace in self.figure.data if trace.name == name)
 
-    def _constraint_shapes(self, constraints: list) -> tuple[list, list, list, list]:
-        """Boundary lines and invalid-side rectangles (x, y lists with None gaps) of the axis bounds."""
+    def _constraint_shapes(self, constraints: list) -> dict:
+        """Boundary lines, their labels and the invalid-side rectangles of the axis bounds.
+
+        Returns x/y lists with ``None`` gaps for ``"lines"`` and ``"fill"``, and label positions and texts
+        for ``"labels"``. A side is shaded only when its bound holds for every end point of the rig
+        (:func:`~deepmix_viz.rigs.bound_covers_rig`): a line for the head alone leaves the hands free.
+        """
         x0, x1, y0, y1 = self.extent
-        line_x, line_y, fill_x, fill_y = [], [], [], []
-        seen = set()
-        for constraint in constraints:
-            bound = axis_bound(self.rig, constraint)
-            key = None if bound is None else (bound.axis, bound.relation, round(bound.value, 9))
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            axis, relation, value = key
+        shapes = {"lines": ([], []), "fill": ([], []), "labels": ([], [], [])}
+        for (axis, relation, value), points in group_bounds(self.rig, constraints).items():
+            who = ", ".join(points) if len(points) <= 2 else f"{len(points)} points"
             if axis == "y":
-                line_x += [x0, x1, None]
-                line_y += [value, value, None]
+                line = ([x0, x1, None], [value, value, None])
                 far = y1 if relation == "<" else y0  # the invalid side reaches this edge
-                fill_x += [x0, x1, x1, x0, x0, None]
-                fill_y += [value, value, far, far, value, None]
+                box = ([x0, x1, x1, x0, x0, None], [value, value, far, far, value, None])
+                label = (x0, value)
             else:
-                line_x += [value, value, None]
-                line_y += [y0, y1, None]
+                line = ([value, value, None], [y0, y1, None])
                 far = x1 if relation == "<" else x0
-                fill_x += [value, far, far, value, value, None]
-                fill_y += [y0, y0, y1, y1, y0, None]
-        return line_x, line_y, fill_x, fill_y
+                box = ([value, far, far, value, value, None], [y0, y0, y1, y1, y0, None])
+                label = (value, y0)
+            shapes["lines"][0].extend(line[0])
+            shapes["lines"][1].extend(line[1])
+            if bound_covers_rig(self.rig, points):
+                shapes["fill"][0].extend(box[0])
+                shapes["fill"][1].extend(box[1])
+            shapes["labels"][0].append(label[0])
+            shapes["labels"][1].append(label[1])
+            shapes["labels"][2].append(f"{who}: {axis} {relation} {value:g}")
+        return shapes
 
     def _redraw(self, targets: dict, constraints: list) -> None:
         solution = self.solution
         samples_x, samples_y = pose_lines(self.rig, solution.params)
         best_x, best_y = pose_lines(self.rig, solution.params[:1])
-        line_x, line_y, fill_x, fill_y = self._constraint_shapes(constraints)
+        shapes = self._constraint_shapes(constraints)
+        (line_x, line_y), (fill_x, fill_y) = shapes["lines"], shapes["fill"]
         with self.figure.batch_update():
             self._trace("samples").update(x=samples_x, y=samples_y)
             self._trace("best").update(x=best_x, y=best_y)
@@ -431,6 +442,8 @@ class IKExplorer:
             )
             self._trace("constraint lines").update(x=line_x, y=line_y, visible=bool(line_x))
             self._trace("invalid side").update(x=fill_x, y=fill_y, visible=bool(fill_x))
+            label_x, label_y, label_text = shapes["labels"]
+            self._trace("constraint labels").update(x=label_x, y=label_y, text=label_text, visible=bool(label_x))
             ranking = self._value("select")
             self.figure.layout.title = {
                 "text": f"{len(solution.params)} samples, best by {ranking} in black",

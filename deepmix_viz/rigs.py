@@ -203,7 +203,7 @@ def axis_bound(rig: Rig, constraint) -> AxisBound | None:
     return AxisBound(point, axis, ">" if a_i > 0 else "<", value, constraint.weight)
 
 
-def _group_bounds(rig: Rig, constraints) -> dict[tuple[str, str, float], list[str]]:
+def group_bounds(rig: Rig, constraints) -> dict[tuple[str, str, float], list[str]]:
     """Bounds that share a line and a side, ``{(axis, relation, value): [point names]}``, in first-seen order."""
     groups: dict[tuple[str, str, float], list[str]] = {}
     for constraint in constraints:
@@ -212,6 +212,12 @@ def _group_bounds(rig: Rig, constraints) -> dict[tuple[str, str, float], list[st
             key = (bound.axis, bound.relation, round(bound.value, 9))
             groups.setdefault(key, []).append(bound.point)
     return groups
+
+
+def bound_covers_rig(rig: Rig, points) -> bool:
+    """True when a bound holds for every end point of ``rig`` (``rig.effectors``): only then is the whole side
+    of the line invalid. A bound on the head alone leaves the rest of the body free to cross it."""
+    return set(rig.effectors) <= set(points)
 
 
 def _invalid_rectangle(axis: str, relation: str, value: float, extent) -> tuple[tuple[float, float], float, float]:
@@ -235,16 +241,19 @@ def draw_inequalities(
     shade=INVALID_SHADE,
     labels: bool = True,
 ) -> Axes:
-    """Draw single-coordinate constraints as boundary lines with the invalid side lightly shaded.
+    """Draw single-coordinate constraints as boundary lines, shading the invalid side where it is one.
 
-    Bounds on the same line and side (e.g. "y < 1.2" for five points) share one line, one shaded
-    rectangle and one label naming the point (or two; more are counted: "5 points: y < 1.2").
-    Constraints that :func:`axis_bound` cannot read (general inequalities, boxes) are skipped.
+    Bounds on the same line and side (e.g. "y < 1.2" for five points) share one line and one label naming
+    the point (or two; more are counted: "5 points: y < 1.2"). The side beyond the line is shaded only when
+    the bound holds for every end point of the rig (:func:`bound_covers_rig`); a bound on the head alone
+    gets its labelled line but no shading. Constraints that :func:`axis_bound` cannot read (general
+    inequalities, boxes) are skipped.
     """
     x0, x1, y0, y1 = extent
-    for (axis, relation, value), points in _group_bounds(rig, constraints).items():
-        corner, width, height = _invalid_rectangle(axis, relation, value, extent)
-        ax.add_patch(Rectangle(corner, width, height, facecolor=shade, edgecolor="none", zorder=0.5))
+    for (axis, relation, value), points in group_bounds(rig, constraints).items():
+        if bound_covers_rig(rig, points):
+            corner, width, height = _invalid_rectangle(axis, relation, value, extent)
+            ax.add_patch(Rectangle(corner, width, height, facecolor=shade, edgecolor="none", zorder=0.5))
         who = ", ".join(points) if len(points) <= 2 else f"{len(points)} points"
         text = f"{who}: {axis} {relation} {value:g}"
         if axis == "y":

@@ -42,6 +42,7 @@ CONTROL_NAMES = (
     "prior_std",
     "n_samples",
     "depth",
+    "noise",
 )
 CONDITION_TRACES = ("x = c", "invalid side", "inequality boundary", "box", "prior 1σ, 2σ")
 MAX_DATA_POINTS = 3000
@@ -52,8 +53,8 @@ SLIDER_LAYOUT = {"width": "270px"}
 _slider = float_slider  # the shared slider, same width and label width
 
 
-def _checkbox(description: str) -> widgets.Checkbox:
-    return widgets.Checkbox(value=False, description=description, indent=False, layout=widgets.Layout(width="270px"))
+def _checkbox(description: str, value: bool = False) -> widgets.Checkbox:
+    return widgets.Checkbox(value=value, description=description, indent=False, layout=widgets.Layout(width="270px"))
 
 
 class ConditioningExplorer:
@@ -68,7 +69,8 @@ class ConditioningExplorer:
     seed : sampling seed (the same controls always give the same samples)
     noise : DRMM only — ``False`` (default, as in the paper's figures except Fig. 2) shows the bare sums of
         chosen means, at most K^depth distinct points; ``True`` adds the last used layer's N(0, σ²) so the
-        cloud looks like the density
+        cloud looks like the density. It is also a checkbox of the explorer (``update(noise=True)``), and the
+        title says on how many distinct points the samples lie when they pile up.
 
     Attributes
     ----------
@@ -141,9 +143,11 @@ class ConditioningExplorer:
                 style=SLIDER_STYLE,
                 layout=widgets.Layout(**SLIDER_LAYOUT),
             ),
+            "noise": _checkbox("σ noise (the density, not sums of means)", value=self.noise),
         }
         if not self.is_deep:
             controls["depth"].layout.display = "none"  # a GMM has a single layer
+            controls["noise"].layout.display = "none"  # and its samples already include the component's spread
         return controls
 
     def _build_figure(self, data) -> go.FigureWidget:
@@ -151,8 +155,8 @@ class ConditioningExplorer:
         traces = []
         if data is not None:
             shown = self._data
-            traces.append(
-                go.Scatter(
+            traces.append(  # WebGL for the point clouds: SVG markers took ~100 ms per redraw for 3000 points
+                go.Scattergl(
                     x=shown[:, 0],
                     y=shown[:, 1],
                     mode="markers",
@@ -162,7 +166,7 @@ class ConditioningExplorer:
                 )
             )
         traces.append(
-            go.Scatter(
+            go.Scattergl(
                 x=[], y=[], mode="markers", name="samples", marker={"size": 4, "color": "crimson", "opacity": 0.7}
             )
         )
@@ -215,6 +219,7 @@ class ConditioningExplorer:
                 c["prior_std"],
                 c["n_samples"],
                 c["depth"],
+                c["noise"],
                 self.message,
             ],
             layout=widgets.Layout(width="290px"),
@@ -231,7 +236,8 @@ class ConditioningExplorer:
         conditions = self.conditions()
         draw_conditions(ax, known=conditions["known"], priors=conditions["priors"],
                         constraints=conditions["constraints"], extent=self.extent)
-        style_axes(ax, self.extent, f"{self._kind()}: {len(samples)} conditioned samples")
+        style_axes(ax, self.extent, self._title())
+        ax.title.set_fontsize(9)
         ax.legend(loc="lower left", fontsize=7)
         fig.tight_layout()
         return fig
@@ -299,7 +305,7 @@ class ConditioningExplorer:
             conditions = self.conditions()
             kwargs = {}
             if self.is_deep:
-                kwargs = {"sort": False, "upto_layer": int(self._value("depth")), "noise": self.noise}
+                kwargs = {"sort": False, "upto_layer": int(self._value("depth")), "noise": bool(self._value("noise"))}
             self.samples = self.model.sample(int(self._value("n_samples")), seed=self.seed, **kwargs, **conditions)
             self._redraw(conditions)
         finally:
@@ -372,10 +378,20 @@ class ConditioningExplorer:
     def _kind(self) -> str:
         return f"DRMM, depth {self._value('depth')}" if self.is_deep else "GMM"
 
+    def distinct_points(self) -> int:
+        """How many different points the last samples hold (bare DRMM samples pile onto sums of means)."""
+        return 0 if self.samples is None else int(torch.unique(self.samples.detach().cpu(), dim=0).shape[0])
+
+    def _title(self) -> str:
+        """Says how many samples there are and, when they pile up, on how many distinct points."""
+        n, distinct = len(self.samples), self.distinct_points()
+        if distinct == n:
+            return f"{self._kind()}: {n} conditioned samples"
+        return f"{self._kind()}: {n} conditioned samples on {distinct} distinct points (sums of means)"
+
     def _redraw(self, conditions: dict) -> None:
         samples = to_numpy(self.samples)
         shapes = self._condition_shapes(conditions)
-        kind = self._kind()
         with self.figure.batch_update():
             sample_trace = self._trace("samples")
             sample_trace.x, sample_trace.y = samples[:, 0], samples[:, 1]
@@ -383,5 +399,5 @@ class ConditioningExplorer:
                 trace = self._trace(name)
                 xs, ys = shapes.get(name, ([], []))
                 trace.x, trace.y, trace.visible = xs, ys, name in shapes
-            self.figure.layout.title = {"text": f"{kind}: {len(samples)} conditioned samples", "x": 0.5}
+            self.figure.layout.title = {"text": self._title(), "x": 0.5, "font": {"size": 13}}
         self.message.value = self._status_text()

@@ -42,7 +42,8 @@ def test_builds_widget_figure_and_unconditional_solution(arm_explorer, arm):
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     names = {t.name for t in explorer.figure.data}
-    assert names == {"invalid side", "ground", "constraint lines", "samples", "best", "polished", "targets"}
+    assert names == {"invalid side", "ground", "constraint lines", "constraint labels", "samples", "best",
+                     "polished", "targets"}
     assert explorer.targets() == {} and explorer.constraints() == []
     assert isinstance(explorer.solution, IKSolution) and explorer.solution.params.shape == (32, 4)
     assert n_poses(explorer, "samples", 4) == 32 and n_poses(explorer, "best", 4) == 1
@@ -137,6 +138,12 @@ def test_line_and_corridor_sliders_move_the_boundaries(humanoid_explorer):
     lines = trace(explorer, "constraint lines")
     assert [y for y in lines.y if y is not None] == pytest.approx([1.0, 1.0], abs=1e-6)
     assert [x for x in lines.x if x is not None] == pytest.approx([-1.3, 1.3])
+    assert not trace(explorer, "invalid side").visible  # only the head is bound: no side is invalid for all
+    assert list(trace(explorer, "constraint labels").text) == ["headTop: y < 1"]
+    explorer.update(limbs_below_on=True)  # head, hands and feet below the line: now the side above is invalid
+    assert trace(explorer, "invalid side").visible
+    assert list(trace(explorer, "constraint labels").text) == ["5 points: y < 1"]
+    explorer.update(limbs_below_on=False)
     explorer.update(head_below_on=False, corridor_on=True, corridor_half_width=0.3)
     xs = sorted({round(x, 6) for x in trace(explorer, "constraint lines").x if x is not None})
     assert xs == [-0.3, 0.3]

@@ -145,10 +145,13 @@ def test_draw_inequalities_draws_head_line_and_skips_general_ones(humanoid):
     (line,) = ax.lines
     np.testing.assert_allclose(line.get_ydata(), [1.2, 1.2], atol=1e-6)
     np.testing.assert_allclose(line.get_xdata(), [-1.0, 1.0])
-    (shade,) = ax.patches
-    assert isinstance(shade, Rectangle)  # the invalid side y > 1.2, up to the top of the extent
-    assert shade.get_xy() == pytest.approx((-1.0, 1.2)) and shade.get_height() == pytest.approx(0.8)
+    assert len(ax.patches) == 0  # the head alone is bound: the hands may cross the line, so nothing is shaded
     assert "headTop" in ax.texts[0].get_text() and "y < 1.2" in ax.texts[0].get_text()
+    _, ax = plt.subplots()
+    draw_inequalities(ax, humanoid, [below(humanoid, point, 1.2) for point in humanoid.effectors], EXTENT)
+    (shade,) = ax.patches
+    assert isinstance(shade, Rectangle)  # every end point bound: the side y > 1.2 is invalid, up to the top
+    assert shade.get_xy() == pytest.approx((-1.0, 1.2)) and shade.get_height() == pytest.approx(0.8)
 
 
 def test_draw_inequalities_groups_the_fig6_set_into_four_lines(humanoid):

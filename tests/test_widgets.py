@@ -165,3 +165,14 @@ def test_noise_option_spreads_drmm_samples_by_the_last_sigma(drmm, data):
     assert bare_distance.max() < 1e-5  # depth 1 without noise: every sample is one of the layer's means
     sigma = drmm.sigmas[0]
     assert 0.5 * sigma < noisy_distance.median() < 2.5 * sigma
+
+
+def test_title_counts_distinct_points_and_the_noise_box_spreads_them(drmm, gmm, data):
+    explorer = ConditioningExplorer(drmm, data, n_samples=300)
+    explorer.update(depth=1)
+    distinct = explorer.distinct_points()
+    assert distinct <= drmm.n_components  # depth 1, no noise: the samples pile onto the layer's 16 means
+    assert f"300 conditioned samples on {distinct} distinct points" in explorer.figure.layout.title.text
+    explorer.update(noise=True)  # the checkbox: the last used layer's N(0, σ²) added
+    assert explorer.distinct_points() == 300 and "distinct" not in explorer.figure.layout.title.text
+    assert ConditioningExplorer(gmm, data).controls["noise"].layout.display == "none"  # a GMM has no sums
