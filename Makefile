@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser-installed
 # Offline data sets sit beside the repository in this workplace (a user's clone has none): the test set-up
 # points DEEPMIX_DATA at them when they are there. The package itself never looks for that folder.
 OFFLINE_DATA := $(wildcard $(abspath ../shared/data))
 DATA_ENV := $(if $(DEEPMIX_DATA),DEEPMIX_DATA=$(DEEPMIX_DATA),$(if $(OFFLINE_DATA),DEEPMIX_DATA=$(OFFLINE_DATA)))
 
-.PHONY: lab test sync notebooks figures bench pretrained lint clean
+.PHONY: lab test test-browser sync notebooks figures bench pretrained lint clean
 
 # Create the virtual environment and install the package with notebook and test extras.
 # Re-runs only when pyproject.toml changes.
@@ -23,9 +24,16 @@ lab: $(STAMP)  ## open JupyterLab on the tutorials (start with 00_start_here)
 
 test: $(STAMP)  ## lint, unit tests, then every notebook in quick mode under nbval
 	$(BIN)/ruff check .
-	$(DATA_ENV) $(BIN)/python -m pytest tests
+	$(DATA_ENV) $(BIN)/python -m pytest tests --ignore=tests/browser
 	$(DATA_ENV) DEEPMIX_QUICK=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 		-p no:cacheprovider notebooks/
+
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[browser]"
+	@touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)  ## every explorer in JupyterLab in headless Chromium (apt-get install chromium first)
+	$(DATA_ENV) $(BIN)/python -m pytest tests/browser
 
 sync: $(STAMP)  ## carry edits between each notebook and its paired .py (the newer file wins)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
