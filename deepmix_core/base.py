@@ -19,7 +19,8 @@ member                    meaning, the same in every family
                           family that cannot honour a condition raises ``NotImplementedError`` naming
                           itself and the condition, it never ignores one
 ``log_prob(x)``           one number per row; the class attribute ``log_prob_kind`` says whether it
-                          is ``"exact"``, an ``"estimate"`` (DRMM) or a ``"score"`` (DCGMM)
+                          is ``"exact"``, an ``"estimate"`` (DRMM; it then takes ``seed=``) or a ``"score"`` (DCGMM)
+``n_parameters()``        how many free parameters the model has (for size-matched comparisons)
 ``weights_``, ``means_``  learned state for reading, as numpy arrays (trailing underscore, as in
                           scikit-learn)
 ``save`` / ``load``       one file with the constructor config and the state dict
@@ -124,6 +125,10 @@ class MixtureModel(SaveLoadMixin, nn.Module, abc.ABC):
     @abc.abstractmethod
     def log_prob(self, x) -> torch.Tensor:
         """One log-density (or score, see ``log_prob_kind``) per row of ``x``."""
+
+    @abc.abstractmethod
+    def n_parameters(self) -> int:
+        """The number of free parameters (each family's docstring gives its formula)."""
 
     @property
     @abc.abstractmethod

@@ -252,6 +252,15 @@ def test_learned_weights_read_as_numpy_and_sum_to_one(family, trained):
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=IDS)
+def test_parameter_count_is_positive_and_all_of_it_is_saved(family, trained):
+    model = trained[family.name]
+    count = model.n_parameters()
+    stored = sum(value.numel() for value in model.state_dict().values()
+                 if torch.is_tensor(value) and value.is_floating_point())
+    assert isinstance(count, int) and 0 < count <= stored, (count, stored)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=IDS)
 def test_save_and_load_give_the_same_model(family, trained, points, digits, tmp_path):
     model = trained[family.name]
     path = model.save(tmp_path / f"{family.name}.pt")

@@ -172,6 +172,10 @@ class _FlowMixture(MixtureModel):
         """π as a numpy array (K,)."""
         return self.weights.detach().cpu().numpy()
 
+    def n_parameters(self) -> int:
+        """Free parameters: every trainable weight of the flows (and LatMM's latent Gaussians) + K − 1 for π."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad) + self.n_components - 1
+
     @property
     def is_fitted(self) -> bool:
         """True once ``fit`` has initialised the flows from data (saved with the model)."""
