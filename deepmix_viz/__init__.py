@@ -5,6 +5,7 @@ as PNG on GitHub); the interactive :class:`ConditioningExplorer` and :class:`IKE
 plotly ``FigureWidget``.
 """
 
+from .compare_plots import plot_density_grids, plot_quality_by_size, plot_sample_rows
 from .conditions import condition_kwargs_to_lists, draw_conditions
 from .dcgmm_plots import (
     inpaint_panel,
@@ -70,7 +71,9 @@ __all__ = [
     "plot_centroids",
     "plot_confusion",
     "plot_density",
+    "plot_density_grids",
     "plot_depth_row",
+    "plot_quality_by_size",
     "plot_effector_errors",
     "plot_gmm_components",
     "plot_ik_figure",
@@ -80,6 +83,7 @@ __all__ = [
     "plot_nll_curves",
     "plot_residual_maps",
     "plot_responsibilities",
+    "plot_sample_rows",
     "plot_samples_per_component",
     "plot_training",
     "reachable_extent",
