@@ -513,8 +513,9 @@ def run_comparison(
             record["points"] += [{**row, "dataset": name, "budget": target} for row in rows]
             if target == max(point_budgets):
                 for label, model in models.items():
-                    grid = log_density_grid(model, low, high, grid_size)
-                    record["densities"][name]["grids"][label] = np.round(grid, 2).tolist()
+                    grid = log_density_grid(model, low, high, grid_size).astype(np.float64)
+                    visible = np.maximum(grid, grid.max() - 20.0)  # e^−20 of the peak is invisible: keep the file small
+                    record["densities"][name]["grids"][label] = np.round(visible, 2).tolist()
     image_sets = {"8×8 digits": (digits_data, digit_seeds), "MNIST 16×16": (mnist_data, mnist_seeds)}
     for name, (load, seeds) in (image_sets if "images" in parts else {}).items():
         if not seeds:

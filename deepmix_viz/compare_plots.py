@@ -19,11 +19,13 @@ FAMILY_COLORS = {"GMM": "black", "DRMM": "tab:blue", "DCGMM": "tab:purple", "Gen
                  "LatMM": "tab:orange"}
 
 
-def plot_density_grids(densities: Mapping[str, Mapping], points: Mapping[str, np.ndarray] | None = None):
-    """One row per dataset, one column per model: p(x) on the grid each model's record holds.
+def plot_density_grids(densities: Mapping[str, Mapping], points: Mapping[str, np.ndarray] | None = None,
+                       window: float = 8.0):
+    """One row per dataset, one column per model: log p(x) on the grid each model's record holds.
 
     ``densities[dataset]`` = ``{"low": [x, y], "high": [x, y], "grids": {label: size×size log p}}``, as in
-    ``run_comparison``'s record. Each panel has its own colour scale (a density's peak height says little).
+    ``run_comparison``'s record. Each panel shows the top ``window`` nats of its own log-density (dark: e^−8 of
+    the peak or less); a linear scale would show only the few sharpest components of a large mixture.
     ``points[dataset]``, if given, is drawn as faint dots on an extra first column.
     """
     datasets = list(densities)
@@ -44,7 +46,7 @@ def plot_density_grids(densities: Mapping[str, Mapping], points: Mapping[str, np
             _bare(ax)
         for ax, label in zip(panels, labels):
             log_p = np.asarray(entry["grids"][label], dtype=float)
-            ax.imshow(np.exp(log_p - log_p.max()), extent=extent, origin="lower", cmap="viridis")
+            ax.imshow(np.clip(log_p, log_p.max() - window, None), extent=extent, origin="lower", cmap="viridis")
             _bare(ax)
             if row == 0:
                 ax.set_title(label, fontsize=9)
@@ -86,7 +88,10 @@ def plot_quality_by_size(rows: Sequence[Mapping], metric: str = "f1", ylabel: st
             spread = [np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values]
             ax.errorbar(params, [np.mean(v) for v in values], yerr=spread, marker="o", capsize=3,
                         color=FAMILY_COLORS.get(family), label=family)
-        ax.set(xscale="log", title=dataset, xlabel="parameters")
+        ax.set(xscale="log", title=dataset, xlabel="parameters (log scale)")
+        targets = sorted({row["budget"] for row in chosen})  # each family lands a little above its target
+        ax.set_xticks(targets, [f"~{target:,}" for target in targets])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(ylabel)
     axes[0, 0].legend(fontsize=8)

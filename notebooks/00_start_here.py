@@ -68,9 +68,10 @@ setup_notebook(seed=SEED)  # seeds torch and numpy, one CPU thread (tiny models)
 # | `06_dcgmm_mnist` | How does a convolutional mixture sample, inpaint, spot outliers and classify images? | 002, 003 |
 # | `07_dcgmm_svhn` | The same for colour images | 003 |
 # | `08_flow_mixtures` | What do flows add to mixtures (exact likelihoods), and how do they classify? | 004 |
+# | `09_which_model` | Which family should I use, for what, and what does each cost? | all |
 #
-# The path runs GMM → DRMM → inverse kinematics → image models → flows. A notebook that puts every family
-# side by side on the same data is planned; until then, the cell below gives a first taste.
+# The path runs GMM → DRMM → inverse kinematics → image models → flows → comparison. Notebook 09 puts every
+# family side by side on the same data; the cell below gives a first taste.
 #
 # ## One set of verbs for every family
 #
