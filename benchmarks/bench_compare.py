@@ -1,6 +1,6 @@
 """Every model family side by side (notebook 09): print the comparison tables, optionally save the record.
 
-    python benchmarks/bench_compare.py                      # everything, full budgets (~30 min on one core)
+    python benchmarks/bench_compare.py                      # everything, full budgets (~45 min on one core)
     python benchmarks/bench_compare.py --quick              # tiny budgets, a couple of minutes
     python benchmarks/bench_compare.py --parts points --save a.json &   # split over two cores ...
     python benchmarks/bench_compare.py --parts images --save b.json

@@ -65,7 +65,7 @@ from deepmix_core.compare import (
 )
 from deepmix_viz import plot_density_grids, plot_quality_by_size, plot_sample_rows, setup_notebook
 
-RECOMPUTE = False  # True: train every model live (about half an hour) instead of reading the results file
+RECOMPUTE = False  # True: train every model live (about 45 minutes) instead of reading the results file
 RESULTS_FILE = Path("results/09_which_model.json")  # written by benchmarks/bench_compare.py --save …
 LIVE = dict(  # what quick mode (or RECOMPUTE) trains; the full values are run_comparison's defaults
     point_budgets=budget(full=(300, 3000), quick=(300,)),
