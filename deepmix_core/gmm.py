@@ -163,15 +163,20 @@ class GMM(MixtureModel):
         """``log N(x_i | μ_k, C_k)`` for every row and component, ``(N, K)``, as one matmul.
 
         ``log N(x | μ_k, C_k) = −½ Σ_d x_d²/v_kd + Σ_d x_d μ_kd/v_kd − ½ Σ_d (μ_kd²/v_kd + log 2π v_kd)``
-        is linear in the features ``[x², x, 1]``, so ``features(x) @ coefficients`` gives it at once.
+        is linear in the features ``[x², x, 1]``, so ``features(x) @ coefficients`` gives it at once. The
+        expansion cancels large terms when x is far from the origin (data around 10⁶ in float32 lose every
+        digit), so both x and the means are first shifted by the mixture's mean ``c = Σ_k w_k μ_k``: a
+        Gaussian's density does not change when x and μ move together.
         """
-        return _features(x) @ self._log_normal_coefficients()
+        centre = self.log_weights.exp() @ self.means  # (D,)
+        return _features(x - centre) @ self._log_normal_coefficients(self.means - centre)
 
-    def _log_normal_coefficients(self) -> torch.Tensor:
-        """The (2D + 1, K) matrix that maps ``[x², x, 1]`` to ``log N(x | μ_k, C_k)``."""
-        precisions = 1.0 / self._component_variances().expand_as(self.means)  # 1 / v_kd, (K, D)
-        constant = -0.5 * (self.means**2 * precisions - torch.log(precisions) + LOG_2PI).sum(-1)
-        return torch.cat([-0.5 * precisions.T, (self.means * precisions).T, constant[None]])
+    def _log_normal_coefficients(self, means: torch.Tensor | None = None) -> torch.Tensor:
+        """The (2D + 1, K) matrix that maps ``[x², x, 1]`` to ``log N(x | μ_k, C_k)`` (``means``: μ, default ours)."""
+        means = self.means if means is None else means
+        precisions = 1.0 / self._component_variances().expand_as(means)  # 1 / v_kd, (K, D)
+        constant = -0.5 * (means**2 * precisions - torch.log(precisions) + LOG_2PI).sum(-1)
+        return torch.cat([-0.5 * precisions.T, (means * precisions).T, constant[None]])
 
     def log_prob(self, x) -> torch.Tensor:
         """Exact log-density ``log Σ_k w_k N(x | μ_k, C_k)`` per row, shape ``(N,)``."""

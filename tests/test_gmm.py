@@ -290,3 +290,18 @@ def test_float64_data_gives_a_float64_model_that_resolves_far_clusters():
     assert np.allclose(np.sqrt(model.covariances_), 0.01, rtol=0.1)
     samples = model.sample(100, known=[100.0, math.nan], seed=0)
     assert samples.dtype == torch.float64 and torch.all(samples[:, 0] == 100.0)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float32, 1e-3), (torch.float64, 1e-9)])
+def test_log_prob_is_right_on_data_far_from_the_origin(dtype, tolerance):
+    # fit centres the data; log_prob used to expand (x − μ)² around the origin and lost every digit at 1e6
+    far = (swiss_roll(2000, seed=0).to(torch.float64) + 1e6).to(dtype)
+    model = GMM(n_components=8, covariance="diag")
+    model.fit(far, epochs=60, progress=False)
+    x, means, variances = far.double(), model.means.double(), model.variances.double()
+    direct = -0.5 * (((x[:, None] - means) ** 2 / variances) + torch.log(2 * math.pi * variances)).sum(-1)
+    reference = torch.logsumexp(direct + model.log_weights.double(), dim=1)  # (x − μ) formed first: no cancellation
+    values = model.log_prob(far).double()
+    assert torch.allclose(values, reference, atol=tolerance, rtol=0)
+    # and close to what fit reported (in float32, means stored near 1e6 lie on a grid of 0.0625: a small gap)
+    assert values.mean().item() == pytest.approx(model.lower_bound_, abs=0.05 if dtype == torch.float32 else 1e-3)
