@@ -435,6 +435,7 @@ class DRMM(MixtureModel):
         stages, lrs, times = [], [], []
         bar = progress_bar(iterations, progress, desc=f"DRMM {self.n_layers}×{self.n_components}")
         start = time.perf_counter()
+        last_good, checked = self._snapshot(), 0  # the state to fall back to if training goes non-finite
         for step in range(iterations):
             settings = settings_for(step / iterations, self.regularization)
             for group in optimizer.param_groups:
@@ -451,6 +452,10 @@ class DRMM(MixtureModel):
             times.append(time.perf_counter() - start)
             if step % 100 == 0 or step == iterations - 1:
                 bar.set_postfix(stage=settings.stage, loss=f"{loss.item():.3f}", refresh=False)
+                if not (torch.isfinite(losses[checked : step + 1]).all() and self._parameters_finite()):
+                    bar.close()
+                    self._fail_non_finite(losses, checked, last_good, lr, data)
+                last_good, checked = self._snapshot(), step + 1
             bar.update(1)
         bar.close()
         history = History()
@@ -466,6 +471,24 @@ class DRMM(MixtureModel):
         self._fitted = True
         self._budget_notes(history, iterations, steps_per_epoch, f"one Adam update on {batch_size} random rows")
         return history
+
+    def _snapshot(self) -> dict:
+        return {name: value.detach().clone() for name, value in self.state_dict().items() if torch.is_tensor(value)}
+
+    def _parameters_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.parameters())
+
+    def _fail_non_finite(self, losses: torch.Tensor, checked: int, last_good: dict, lr: float, data) -> None:
+        """Put back the last state checked finite and say what went wrong and what to try."""
+        finite = torch.isfinite(losses[checked:])
+        bad = checked + (int((~finite).nonzero()[0, 0]) if not finite.all() else 0)  # the first bad step
+        self.load_state_dict(last_good, strict=False)
+        state = f"after step {checked - 1}" if checked else "from before training"
+        raise FloatingPointError(
+            f"DRMM training went non-finite at step {bad} (loss {losses[bad].item()}); the model keeps its state "
+            f"{state}. Try a smaller lr (it was {lr:g}) or rescale the data (its largest |value| is "
+            f"{data.abs().max().item():.3g})."
+        )
 
     def _training_losses(self, batch: torch.Tensor, settings: StepSettings, generator) -> torch.Tensor:
         """Per-layer losses for one minibatch (docs/notes/drmm.md §2.3, §2.4 and §2.8)."""

@@ -228,3 +228,11 @@ def test_double_precision_model(roll):
     samples = model.sample(20, known=[0.1, NAN], constraints=[Inequality([1.0, 0.0], 0.0)], seed=0)
     assert samples.dtype == torch.float64
     assert model.log_prob(roll[:10], n_passes=2).dtype == torch.float64
+
+
+@pytest.mark.parametrize("lr, scale", [(100.0, 1.0), (5e-3, 1e20)])
+def test_training_that_goes_non_finite_stops_with_advice_and_keeps_a_finite_model(lr, scale):
+    model = DRMM(n_layers=2, n_components=8)
+    with pytest.raises(FloatingPointError, match=r"non-finite at step \d+.*smaller lr.*rescale the data"):
+        model.fit(swiss_roll(1000, seed=0) * scale, steps=400, lr=lr, progress=False)
+    assert all(bool(torch.isfinite(parameter).all()) for parameter in model.parameters())
