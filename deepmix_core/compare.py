@@ -18,15 +18,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 
 from .base import CONDITION_NAMES, MixtureModel
 from .conditioning import GaussianPrior, Inequality
+from .data import checkerboard, load_digits_images, load_shared_mnist, resize_images, rings, swiss_roll
 from .dcgmm import DCGMM
 from .dcgmm.evaluation import outlier_roc
 from .drmm import DRMM
-from .flows import GenMM, LatMM, MaxLikelihoodClassifier
+from .flows import GenMM, LatMM, MaxLikelihoodClassifier, dequantize
 from .gmm import GMM
 from .metrics import precision_recall
+from .sweeps import drmm_parameter_count, matched_components
 
 __all__ = [
     "Contender",
@@ -39,7 +42,6 @@ __all__ = [
     "image_contenders",
     "images_table",
     "log_density_grid",
-    "matched_size",
     "merge_records",
     "mnist_data",
     "point_contenders",
@@ -120,14 +122,6 @@ def _nll_fields(model: MixtureModel, x: torch.Tensor, n_repeats: int, seed: int,
     return {"nll_kind": kind, "nll": float(per_repeat.mean()), "nll_spread": spread}
 
 
-def matched_size(target: int, count: Callable[[int], int], smallest: int = 1, largest: int = 4096) -> int:
-    """The smallest size knob s in [smallest, largest] whose parameter count ``count(s)`` reaches ``target``."""
-    for size in range(smallest, largest + 1):
-        if count(size) >= target:
-            return size
-    raise ValueError(f"no size up to {largest} reaches {target} parameters")
-
-
 # ---------------------------------------------------------------------------- 2-D points
 def compare_points(
     contenders: Sequence[Contender],
@@ -164,9 +158,12 @@ def compare_points(
 
 
 def _one_line(row: dict) -> str:
+    """A progress line for the log: the measures a row has (sample F1 for points, accuracy and AUC for images)."""
     nll = "score" if row["nll"] is None else f"{row['nll']:.3f}"
-    return (f"  {row['label']:<22} seed {row['seed']}  {row['parameters']:>7,} params  "
-            f"{row['fit_seconds']:6.1f} s  NLL {nll}  F1 {row.get('f1', float('nan')):.3f}")
+    line = (f"  {row['label']:<22} seed {row['seed']}  {row['parameters']:>7,} params  "
+            f"{row['fit_seconds']:6.1f} s  NLL {nll}")
+    shown = {"f1": "F1", "accuracy": "acc", "outlier_auc": "AUC"}
+    return line + "".join(f"  {name} {row[key]:.3f}" for key, name in shown.items() if key in row)
 
 
 # ---------------------------------------------------------------------------- images
@@ -220,8 +217,7 @@ def compare_images(
             row["outlier_auc"] = float(outlier_roc(unusual[~is_outlier], unusual[is_outlier]).auc)
             rows.append(row)
             if log:
-                extra = f"  acc {row['accuracy']:.3f}  AUC {row['outlier_auc']:.3f}"
-                log(_one_line({**row, "f1": float("nan")}) + extra)
+                log(_one_line(row))
     return rows, models
 
 
@@ -277,10 +273,10 @@ def point_contenders(target: int, *, dim: int = 2, quick: bool = False) -> list[
     150 epochs of 2,000 points in batches of 128 (2,400 steps) for the flows, which at notebook 08's 40 epochs
     are far from converged on these thin shapes. ``quick`` mode shrinks everything.
     """
-    k_gmm = matched_size(target, lambda k: 2 * k * dim + k - 1)  # diagonal GMM: K·D means, K·D variances, K − 1 weights
-    k_drmm = matched_size(target, lambda k: _drmm_count(3, k, dim), smallest=2)
-    hidden_genmm = matched_size(target, lambda h: _flow_count(GenMM, 2, dim, h), smallest=2)
-    hidden_latmm = matched_size(target, lambda h: _flow_count(LatMM, 8, dim, h), smallest=2)
+    k_gmm = matched_components(target, lambda k: 2 * k * dim + k - 1)  # diag GMM: K·D means, K·D variances, K − 1
+    k_drmm = matched_components(target, lambda k: drmm_parameter_count(3, k, dim))
+    hidden_genmm = matched_components(target, lambda h: _flow_count(GenMM, 2, dim, h))  # the same rule for widths
+    hidden_latmm = matched_components(target, lambda h: _flow_count(LatMM, 8, dim, h))
     flow_epochs = 4 if quick else 150
     return [
         Contender(f"GMM K={k_gmm}", lambda seed, k=k_gmm: GMM(n_components=k, covariance="diag"),
@@ -335,11 +331,6 @@ def image_contenders(side: int, n_train: int, *, quick: bool = False) -> list[Co
 
 def _vector_flow(dim: int, hidden: int) -> dict:
     return {"kind": "vector", "dim": dim, "n_layers": 4, "hidden": hidden}
-
-
-def _drmm_count(n_layers: int, k: int, dim: int) -> int:
-    """Σ_l [1 + K (D + K (l − 1)) + K] (``DRMM.n_parameters()`` without building one)."""
-    return sum(1 + k * (dim + k * (layer - 1)) + k for layer in range(1, n_layers + 1))
 
 
 def _flow_count(family: type, n_components: int, dim: int, hidden: int) -> int:
@@ -432,8 +423,6 @@ def conditions_table(answers: dict[str, dict[str, str]]) -> str:
 # ---------------------------------------------------------------------------- the whole comparison
 def point_sets() -> dict:
     """The 2-D datasets of the comparison: name → generator ``make(n, seed=…)``."""
-    from .data import checkerboard, rings, swiss_roll
-
     return {"Swiss roll": swiss_roll, "rings": rings, "checkerboard": checkerboard}
 
 
@@ -447,11 +436,6 @@ def log_density_grid(model: MixtureModel, low: Sequence[float], high: Sequence[f
 
 def digits_data(seed: int = 0) -> dict:
     """scikit-learn's 8×8 digits, dequantised (17 levels) to flat rows in [−0.5, 0.5), 60/40 stratified split."""
-    from sklearn.model_selection import train_test_split
-
-    from .data import load_digits_images
-    from .flows import dequantize
-
     levels, labels = load_digits_images(as_levels=True)
     rows = dequantize(levels, levels=17, seed=seed).flatten(1)
     train, test = train_test_split(np.arange(len(labels)), test_size=0.4, stratify=labels.numpy(), random_state=seed)
@@ -465,9 +449,6 @@ def mnist_data(side: int = 16, n_test: int = 2000, seed: int = 0) -> dict:
 
     Raises ``FileNotFoundError`` (naming the ways to get the data) when MNIST is not on this machine.
     """
-    from .data import load_shared_mnist, resize_images
-    from .flows import dequantize
-
     def prepare(images: torch.Tensor, noise_seed: int) -> torch.Tensor:  # its own noise for each split
         small = resize_images(images.reshape(-1, 1, 28, 28), side)
         return dequantize(small, levels=256, seed=noise_seed).flatten(1)

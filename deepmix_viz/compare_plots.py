@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .flow_plots import _bare, _show_grid, make_image_grid
+from deepmix_core.compare import summarise
+
+from .flow_plots import _bare, plot_image_grid
 
 __all__ = ["plot_density_grids", "plot_quality_by_size", "plot_sample_rows"]
 
@@ -61,9 +63,8 @@ def plot_sample_rows(samples: Mapping[str, Sequence], title: str | None = None):
     labels = list(samples)
     fig, axes = plt.subplots(len(labels), 1, figsize=(7, 0.75 * len(labels) + 0.4), squeeze=False)
     for ax, label in zip(axes[:, 0], labels):
-        images = np.asarray(samples[label], dtype=np.uint8)[:, None]
-        _show_grid(ax, make_image_grid(images, nrow=len(images)))
-        _bare(ax)
+        images = np.asarray(samples[label], dtype=np.uint8)[:, None]  # uint8: drawn on the 0–255 scale
+        plot_image_grid(images, nrow=len(images), ax=ax)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title)
@@ -75,21 +76,17 @@ def plot_quality_by_size(rows: Sequence[Mapping], metric: str = "f1", ylabel: st
     """``metric`` against parameter count, one panel per dataset, one line per family; bars: ± 1 sd over seeds."""
     datasets = list(dict.fromkeys(row["dataset"] for row in rows))
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.2), squeeze=False)
+    summary = summarise(rows, [metric], by=("dataset", "family", "budget"))  # mean and sd over seeds
     for ax, dataset in zip(axes[0], datasets):
-        chosen = [row for row in rows if row["dataset"] == dataset and row.get(metric) is not None]
-        for family in dict.fromkeys(row["family"] for row in chosen):
-            by_budget: dict[int, list] = {}
-            for row in chosen:
-                if row["family"] == family:
-                    by_budget.setdefault(row["budget"], []).append(row)
-            budgets = sorted(by_budget)
-            params = [np.mean([r["parameters"] for r in by_budget[b]]) for b in budgets]
-            values = [[r[metric] for r in by_budget[b]] for b in budgets]
-            spread = [np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values]
-            ax.errorbar(params, [np.mean(v) for v in values], yerr=spread, marker="o", capsize=3,
+        chosen = sorted((e for e in summary if e["dataset"] == dataset and e[metric] is not None),
+                        key=lambda e: e["budget"])
+        for family in dict.fromkeys(entry["family"] for entry in chosen):
+            line = [entry for entry in chosen if entry["family"] == family]
+            ax.errorbar([e["parameters"] for e in line], [e[metric] for e in line],
+                        yerr=[e[f"{metric}_sd"] or 0.0 for e in line], marker="o", capsize=3,
                         color=FAMILY_COLORS.get(family), label=family)
         ax.set(xscale="log", title=dataset, xlabel="parameters (log scale)")
-        targets = sorted({row["budget"] for row in chosen})  # each family lands a little above its target
+        targets = sorted({entry["budget"] for entry in chosen})  # each family lands a little above its target
         ax.set_xticks(targets, [f"~{target:,}" for target in targets])
         ax.minorticks_off()
         ax.grid(alpha=0.3)

@@ -20,7 +20,6 @@ from deepmix_core.compare import (
     image_contenders,
     images_table,
     log_density_grid,
-    matched_size,
     merge_records,
     point_contenders,
     points_table,
@@ -83,10 +82,6 @@ def test_summarise_gives_mean_and_sample_sd_and_keeps_missing_values_missing():
     assert entry["nll"] is None and entry["nll_sd"] is None and entry["seeds"] == 3
 
 
-def test_matched_size_is_the_smallest_knob_that_reaches_the_target():
-    assert matched_size(100, lambda k: 5 * k - 1) == 21
-    with pytest.raises(ValueError, match="no size"):
-        matched_size(10**9, lambda k: k, largest=10)
 
 
 @pytest.mark.parametrize("target", [300, 3000])
