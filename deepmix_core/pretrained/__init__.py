@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from deepmix_core.dcgmm import DCGMM
 from deepmix_core.drmm import DRMM
+from deepmix_core.persistence import read_checkpoint
 from deepmix_core.scaled import ColumnScaled
 
 __all__ = ["PRETRAINED_DIR", "available", "load_model_file", "load_pretrained", "pretrained_info", "pretrained_path"]
@@ -65,7 +64,7 @@ def load_pretrained(name: str, map_location: str = "cpu") -> DRMM | ColumnScaled
 
 def load_model_file(path: str | Path, map_location: str = "cpu") -> DRMM | ColumnScaled | DCGMM:
     """Load a file written by ``DRMM.save``, ``ColumnScaled.save`` or ``DCGMM.save``, whichever it holds."""
-    kind = torch.load(Path(path), map_location=map_location, weights_only=True).get("model")
+    kind = read_checkpoint(path, map_location)["model"]
     loaders = {"DRMM": DRMM, "ColumnScaled": ColumnScaled, "DCGMM": DCGMM}
     if kind not in loaders:
         raise ValueError(f"{path} holds an unexpected model type {kind!r}")
