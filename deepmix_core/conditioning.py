@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
 
 import torch
 
@@ -42,7 +45,9 @@ __all__ = [
     "GaussianPrior",
     "Inequality",
     "Known",
+    "WishReport",
     "as_condition_list",
+    "report_on_wishes",
     "total_log_multiplier",
 ]
 
@@ -52,10 +57,12 @@ LOG_2PI = math.log(2.0 * math.pi)
 LOG_FLOOR = -1e30
 
 
-def _as_tensor(value, name: str) -> torch.Tensor:
-    """Float32 tensor from a number, list, numpy array or tensor; clear error for anything else."""
+def _as_tensor(value, name: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Float tensor from a number, list, numpy array or tensor; clear error for anything else."""
+    if hasattr(value, "to_numpy") and hasattr(value, "shape"):  # a pandas Series or DataFrame
+        value = value.to_numpy()
     try:
-        tensor = torch.as_tensor(value, dtype=torch.float32)
+        tensor = torch.as_tensor(value, dtype=dtype)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from error
     return tensor
@@ -273,19 +280,27 @@ def _check_weight(weight: float) -> None:
 
 
 def _normalised_plane(a, b, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate ``a``, ``b`` and scale them so that ‖a‖ = 1 (b keeps the same meaning)."""
-    a = _as_tensor(a, f"{kind} a")
-    b = _as_tensor(b, f"{kind} b")
+    """Validate ``a``, ``b`` and scale them so that ‖a‖ = 1 (b keeps the same meaning).
+
+    The scaling runs in float64 after dividing by max |a_d|, so that any magnitude works: ``a = [1e20, 0]``
+    and ``a = [1e-30, 0]`` both become ``[1, 0]`` instead of overflowing or underflowing to zero.
+    """
+    a = _as_tensor(a, f"{kind} a", dtype=torch.float64)
+    b = _as_tensor(b, f"{kind} b", dtype=torch.float64)
     if a.dim() != 1:
         raise ValueError(f"{kind} a must be a vector (D,), got shape {tuple(a.shape)}")
     if b.dim() > 1:
         raise ValueError(f"{kind} b must be a number (or one number per row), got shape {tuple(b.shape)}")
     if not torch.isfinite(a).all() or not torch.isfinite(b).all():
         raise ValueError(f"{kind} a and b must be finite, got a={a.tolist()}, b={b.tolist()}")
-    norm = torch.linalg.vector_norm(a)
-    if norm == 0:
+    largest = a.abs().max()
+    if largest == 0:
         raise ValueError(f"{kind} a is all zeros: the constraint a·x + b needs a direction")
-    return a / norm, b / norm
+    norm = largest * torch.linalg.vector_norm(a / largest)  # ‖a‖ without overflow or underflow
+    a_unit, b_unit = (a / largest) / (norm / largest), (b / largest) / (norm / largest)
+    if not torch.isfinite(b_unit).all() or b_unit.abs().max() > torch.finfo(torch.float32).max:
+        raise ValueError(f"{kind}: b / ‖a‖ = {b_unit.tolist()} is too large to represent; rescale the constraint")
+    return a_unit.float(), b_unit.float()
 
 
 def _projection(a: torch.Tensor, b: torch.Tensor, means: torch.Tensor, variances: torch.Tensor):
@@ -436,6 +451,7 @@ def as_condition_list(
     conditions: list[Condition] = []
     if known is not None:
         known_condition = Known(known.cpu() if isinstance(known, torch.Tensor) else known, weight)
+        known_condition.check_dim(dim)  # even a row of nan must have one entry per variable
         if not known_condition.is_empty:
             conditions.append(known_condition)
     elif weight is not None:
@@ -469,3 +485,101 @@ def total_log_multiplier(
         term = condition.log_multiplier(means, variances)
         total = term if total is None else total + term
     return None if total is None else torch.clamp(total, min=LOG_FLOOR)
+
+
+# ---------------------------------------------------------------------- how well were the wishes met?
+# A sample call warns when fewer than this share of its samples meet every inequality and box ...
+SATISFIED_WARNING = 0.5
+# ... when the model gives the inequalities and boxes less than this probability before conditioning ...
+PROBABILITY_WARNING = 1e-6
+# ... or when an equality's plane lies more than this many standard deviations from every component.
+PLANE_DISTANCE_WARNING = 5.0
+
+
+_LIBRARY_FOLDERS = tuple(os.path.dirname(module.__file__) for module in (torch,)) + (
+    os.path.dirname(os.path.abspath(__file__)),
+)
+
+
+def _stacklevel_of_caller() -> int:
+    """The ``stacklevel`` that makes a warning name the first line outside deepmix_core and torch.
+
+    ``sample`` methods are wrapped by ``torch.no_grad`` and called through ``ColumnScaled`` or ``ik``, so a
+    fixed level would point at a decorator; counting frames points at the learner's own line instead.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FOLDERS):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+@dataclass
+class WishReport:
+    """How feasible the wishes of one ``sample`` call were, and how well the samples met them.
+
+    ``probability``: estimated probability under the model, given the known values but before the other
+    wishes, that every inequality and box holds: ``Σ_k w_k Π_c c_k`` (the mean over rows of per-row wishes;
+    the product treats a component's constraints as independent, exact for one constraint or a box).
+    ``satisfied``: the share of the returned samples that meet every inequality and box. Both are ``None``
+    without inequalities or boxes.
+    ``plane_distances``: for each equality, the distance of its plane from the nearest component, in that
+    component's standard deviations along ``a``. ``warning``: the text warned, or ``None``.
+    """
+
+    probability: float | None = None
+    satisfied: float | None = None
+    plane_distances: list[float] = field(default_factory=list)
+    warning: str | None = None
+
+
+def report_on_wishes(
+    conditions: list[Condition],
+    log_weights: torch.Tensor,
+    means: torch.Tensor,
+    variances: torch.Tensor | float,
+    samples: torch.Tensor,
+    family: str,
+    warn: bool = True,
+) -> WishReport:
+    """Measure the wishes among ``conditions`` against a mixture ``(log_weights, means, variances)`` and samples.
+
+    ``means``/``variances`` describe the model as a Gaussian mixture over the data (a GMM's components, a
+    DRMM's first layer). Issues a ``UserWarning`` (unless ``warn=False``) when the wishes look infeasible or
+    the samples mostly miss them; wishes with ``weight=0`` are switched off and not counted.
+    """
+    report = WishReport()
+    active = [c for c in conditions if c.weight > 0]
+    hard = [c for c in active if isinstance(c, (Inequality, Box))]
+    variances = torch.as_tensor(variances, dtype=means.dtype, device=means.device)
+    if hard:
+        for known in (c for c in conditions if isinstance(c, Known)):  # the probability given the known values
+            log_weights = log_weights + known.log_multiplier(means, variances)
+            log_weights = log_weights - torch.logsumexp(log_weights, dim=-1, keepdim=True)
+        log_c = sum(c._log_c(means, variances) for c in hard)  # (B, K): log Π_c c_k, without the weights
+        report.probability = torch.logsumexp(log_weights + log_c, dim=-1).exp().mean().item()
+        holds = torch.ones(samples.shape[0], dtype=torch.bool, device=samples.device)
+        for condition in hard:
+            holds &= condition.holds(samples)
+        report.satisfied = holds.float().mean().item()
+    for condition in active:
+        if isinstance(condition, Equality):
+            centre, spread = _projection(condition.a, condition.b, means, variances)
+            total = torch.sqrt(spread**2 + condition.tolerance**2)
+            report.plane_distances.append((centre.abs() / total).min(-1).values.max().item())
+    problems = []
+    if report.probability is not None and report.probability < PROBABILITY_WARNING:
+        problems.append(f"the model gives the inequalities/boxes a probability of only {report.probability:.2g}")
+    if report.satisfied is not None and report.satisfied < SATISFIED_WARNING:
+        problems.append(f"only {100 * report.satisfied:.1f}% of the {samples.shape[0]} samples meet them all")
+    far = [d for d in report.plane_distances if d > PLANE_DISTANCE_WARNING]
+    if far:
+        problems.append(f"an equality's plane lies {max(far):.1f} standard deviations from every component")
+    if problems:
+        report.warning = (
+            f"{family}.sample: the wishes look infeasible for this model: {'; '.join(problems)}. Check the signs "
+            "(Inequality(a, b) keeps a·x + b > 0), relax the constraints, or train on data that covers them. "
+            "The numbers are in model.sample_report_."
+        )
+        if warn:
+            warnings.warn(report.warning, UserWarning, stacklevel=_stacklevel_of_caller())
+    return report
