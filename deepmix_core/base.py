@@ -23,21 +23,28 @@ member                    meaning, the same in every family
 ``n_parameters()``        how many free parameters the model has (for size-matched comparisons)
 ``weights_``, ``means_``  learned state for reading, as numpy arrays (trailing underscore, as in
                           scikit-learn)
-``save`` / ``load``       one file with the constructor config and the state dict
+``save`` / ``load``       one file with the constructor config, the state dict and a checksum
+``sample_report_``        (GMM, DRMM) how feasible the last call's wishes were (a ``WishReport``)
 ========================  ===========================================================================
+
+Bad input never passes quietly: :mod:`deepmix_core.validation` checks data and arguments for every family
+with messages that say what to do, training that goes non-finite stops with a ``FloatingPointError`` and
+keeps the last finite state, and a ``log_prob`` that leaves the float range warns.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from typing import ClassVar, Literal
+import warnings
+from typing import ClassVar, Literal, NoReturn
 
 import torch
 from torch import nn
 
 from .history import History
 from .persistence import SaveLoadMixin
+from .validation import check_whole_number
 
 __all__ = ["CONDITION_NAMES", "LOG_PROB_KINDS", "MixtureModel", "resolve_budget"]
 
@@ -61,11 +68,10 @@ def resolve_budget(
     """
     if epochs is not None and steps is not None:
         raise ValueError(f"give epochs or steps, not both (got epochs={epochs!r}, steps={steps!r})")
-    for name, value in (("epochs", epochs), ("steps", steps)):
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if epochs is not None:
+        epochs = check_whole_number(epochs, "epochs")
     if steps is not None:
-        return steps
+        return check_whole_number(steps, "steps")
     if epochs is None:
         if default_steps is not None:
             return default_steps
@@ -153,12 +159,45 @@ class MixtureModel(SaveLoadMixin, nn.Module, abc.ABC):
                 )
 
     def _check_sample_count(self, n) -> None:
-        if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
-            raise ValueError(f"n must be a positive whole number, got {n!r}")
+        check_whole_number(n, "n")
 
     def _require_fitted(self) -> None:
         if not self.is_fitted:
             raise RuntimeError(f"this {self.family} has not been fitted yet: call fit(data) first")
+
+    def _checked_log_prob(self, values: torch.Tensor) -> torch.Tensor:
+        """Return ``values``, warning when some are not finite (rows so far out that float32 overflows)."""
+        bad = ~torch.isfinite(values)
+        if bad.any():
+            warnings.warn(
+                f"{self.family}.log_prob: {int(bad.sum())} of {values.numel()} rows give {values[bad][0].item()}: "
+                "they lie so far from the model that the log-density leaves the float range; "
+                "treat them as impossible under the model, or rescale the data",
+                UserWarning,
+                stacklevel=3,
+            )
+        return values
+
+    def _snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of every tensor of the state: what training falls back to if it goes non-finite."""
+        return {name: value.detach().clone() for name, value in self.state_dict().items() if torch.is_tensor(value)}
+
+    def _state_is_finite(self) -> bool:
+        """True when no parameter or floating-point buffer holds nan or inf."""
+        tensors = [*self.parameters(), *(b for b in self.buffers() if b.is_floating_point())]
+        return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+    def _fail_non_finite(self, *, where: str, loss: float, last_good: dict, kept: str, lr: float, data) -> NoReturn:
+        """Put back the last state known to be finite and raise ``FloatingPointError`` saying what to try.
+
+        ``where`` names the step or epoch that failed, ``kept`` the point the restored state comes from.
+        """
+        self.load_state_dict(last_good, strict=False)
+        largest = data.abs().max().item() if torch.is_tensor(data) and data.numel() else float("nan")
+        raise FloatingPointError(
+            f"{self.family} training went non-finite at {where} (loss {loss}); the model keeps its state {kept}. "
+            f"Try a smaller lr (it was {lr:g}) or rescale the data (its largest |value| is {largest:.3g})."
+        )
 
     @staticmethod
     def _budget_notes(history: History, steps: int, steps_per_epoch: int, unit: str) -> None:

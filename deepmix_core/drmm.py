@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from .base import MixtureModel, resolve_budget
-from .conditioning import Condition, Known, as_condition_list, total_log_multiplier
-from .gmm import _as_data
+from .conditioning import Condition, Known, as_condition_list, report_on_wishes, total_log_multiplier
 from .history import History
 from .runtime import make_generator, progress_bar
+from .validation import as_data_tensor, check_finite_number, check_whole_number
 
 __all__ = ["DRMM", "DRMMLayer", "LayerTrace"]
 
@@ -200,15 +200,14 @@ class DRMM(MixtureModel):
         epsilon: float = 1e-8,
     ) -> None:
         super().__init__()
-        if not (isinstance(n_layers, int) and n_layers >= 1):
-            raise ValueError(f"n_layers must be a positive integer, got {n_layers!r}")
-        if not (isinstance(n_components, int) and n_components >= 2):
-            raise ValueError(f"n_components must be an integer ≥ 2, got {n_components!r}")
+        n_layers = check_whole_number(n_layers, "n_layers")
+        n_components = check_whole_number(n_components, "n_components", minimum=2)
         for name, value in (("truncation", truncation), ("train_truncation", train_truncation)):
-            if not 0.0 < value <= 1.0:
+            if not 0.0 < check_finite_number(value, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-        if regularization < 0 or not 0 < epsilon < 1:
-            raise ValueError("regularization must be ≥ 0 and epsilon in (0, 1)")
+        regularization = check_finite_number(regularization, "regularization", minimum=0.0)
+        if not 0 < check_finite_number(epsilon, "epsilon") < 1:
+            raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
         self.n_layers, self.n_components = n_layers, n_components
         self.truncation, self.train_truncation = truncation, train_truncation
         self.regularization, self.epsilon = regularization, epsilon
@@ -409,23 +408,21 @@ class DRMM(MixtureModel):
         x = data
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        if not (isinstance(batch_size, int) and batch_size >= 1) or not lr > 0:
-            raise ValueError(f"batch_size must be a whole number ≥ 1 and lr > 0, got {batch_size!r} and {lr!r}")
-        data = _as_data(x, self.device, self.dtype)
+        batch_size = check_whole_number(batch_size, "batch_size")
+        lr = check_finite_number(lr, "lr", positive=True)
+        init_rows = check_whole_number(init_rows, "init_rows", minimum=2)
+        data = as_data_tensor(x, device=self.device, dtype=self.dtype)
         if data.shape[0] < 2:
             raise ValueError("need at least 2 rows to train")
         steps_per_epoch = self._steps_per_epoch(data.shape[0], batch_size)
         iterations = resolve_budget(epochs, steps, steps_per_epoch, default_steps=20_000)
-        if init_rows < 2:
-            raise ValueError(f"init_rows must be ≥ 2 (the init needs a spread of the data), got {init_rows}")
-        trained_before = self.is_fitted  # trained layers: their latent tables must be drawn anew
         if self.n_features is None:
             self._build(data.shape[1])
         elif data.shape[1] != self.n_features:
             raise ValueError(f"data has {data.shape[1]} columns but the model has {self.n_features}")
         generator = make_generator(seed, self.device)
         if not (warm_start and self.is_fitted):
-            self._initialise(data, init_rows, generator, redraw_tables=trained_before)
+            self._initialise(data, init_rows, generator)
         settings_for = {"curriculum": curriculum_settings, "em": em_settings, "none": no_curriculum_settings}[
             schedule
         ]
@@ -452,9 +449,14 @@ class DRMM(MixtureModel):
             times.append(time.perf_counter() - start)
             if step % 100 == 0 or step == iterations - 1:
                 bar.set_postfix(stage=settings.stage, loss=f"{loss.item():.3f}", refresh=False)
-                if not (torch.isfinite(losses[checked : step + 1]).all() and self._parameters_finite()):
+                if not (torch.isfinite(losses[checked : step + 1]).all() and self._state_is_finite()):
                     bar.close()
-                    self._fail_non_finite(losses, checked, last_good, lr, data)
+                    finite = torch.isfinite(losses[checked : step + 1])
+                    bad = checked + (int((~finite).nonzero()[0, 0]) if not finite.all() else step - checked)
+                    kept = f"after step {checked - 1}" if checked else "from before training"
+                    self._fail_non_finite(
+                        where=f"step {bad}", loss=losses[bad].item(), last_good=last_good, kept=kept, lr=lr, data=data
+                    )
                 last_good, checked = self._snapshot(), step + 1
             bar.update(1)
         bar.close()
@@ -471,24 +473,6 @@ class DRMM(MixtureModel):
         self._fitted = True
         self._budget_notes(history, iterations, steps_per_epoch, f"one Adam update on {batch_size} random rows")
         return history
-
-    def _snapshot(self) -> dict:
-        return {name: value.detach().clone() for name, value in self.state_dict().items() if torch.is_tensor(value)}
-
-    def _parameters_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.parameters())
-
-    def _fail_non_finite(self, losses: torch.Tensor, checked: int, last_good: dict, lr: float, data) -> None:
-        """Put back the last state checked finite and say what went wrong and what to try."""
-        finite = torch.isfinite(losses[checked:])
-        bad = checked + (int((~finite).nonzero()[0, 0]) if not finite.all() else 0)  # the first bad step
-        self.load_state_dict(last_good, strict=False)
-        state = f"after step {checked - 1}" if checked else "from before training"
-        raise FloatingPointError(
-            f"DRMM training went non-finite at step {bad} (loss {losses[bad].item()}); the model keeps its state "
-            f"{state}. Try a smaller lr (it was {lr:g}) or rescale the data (its largest |value| is "
-            f"{data.abs().max().item():.3g})."
-        )
 
     def _training_losses(self, batch: torch.Tensor, settings: StepSettings, generator) -> torch.Tensor:
         """Per-layer losses for one minibatch (docs/notes/drmm.md §2.3, §2.4 and §2.8)."""
@@ -516,12 +500,12 @@ class DRMM(MixtureModel):
         return torch.stack(losses)
 
     @torch.no_grad()
-    def _initialise(self, data: torch.Tensor, init_rows: int, generator, redraw_tables: bool = False) -> None:
+    def _initialise(self, data: torch.Tensor, init_rows: int, generator) -> None:
         """Data-dependent init (docs/notes/drmm.md §2.6): each layer's means ~ TruncNormal(mean, sd) of its input.
 
-        Weights and σ go back to their initial values. The latent tables keep the U(−0.001, 0.001) draw of the
-        layers' construction on a first fit; on a later fit (``redraw_tables``) they are drawn anew from
-        ``generator``, so that nothing learned before survives a fresh start.
+        Weights and σ go back to their initial values and the latent tables are drawn anew from U(−0.001, 0.001).
+        Every draw comes from ``generator``, so the same seed gives the same fit whatever the global random state,
+        and nothing learned before survives a fresh start.
         """
         rows = torch.randperm(data.shape[0], generator=generator, device=self.device)[:init_rows]
         stream = _Stream(known=_data_condition(data[rows]), conditions=[])
@@ -535,8 +519,7 @@ class DRMM(MixtureModel):
             layer.means.copy_(centre + spread * z)
             layer.log_var.fill_(math.log(0.1 / layer.n_components ** (1.0 / layer.dim)))
             layer.mixture_logits.zero_()
-            if redraw_tables:
-                layer.latent_logits.uniform_(-1e-3, 1e-3, generator=generator)
+            layer.latent_logits.uniform_(-1e-3, 1e-3, generator=generator)  # from the seed, never the global state
             stream = self._layer_step(layer, stream, None, generator).stream
 
     # ------------------------------------------------------------------ sampling
@@ -576,6 +559,9 @@ class DRMM(MixtureModel):
         Returns
         -------
         (n, D) tensor, or ``(samples, scores)``. Known variables are reconstructions, not clamped.
+        ``sample_report_`` then holds a :class:`~deepmix_core.conditioning.WishReport` (feasibility estimated
+        from the first layer's mixture, share of samples meeting the inequalities and boxes); a
+        ``UserWarning`` says so when the wishes look infeasible.
         """
         self._check_fitted()
         self._check_sample_count(n)
@@ -596,6 +582,10 @@ class DRMM(MixtureModel):
             samples = samples + sigma * torch.randn(
                 samples.shape, generator=generator, device=self.device, dtype=self.dtype
             )
+        first = self.layers[0]  # layer 1 is a Gaussian mixture over the data itself: the feasibility estimate
+        self.sample_report_ = report_on_wishes(
+            conditions, torch.log_softmax(first.mixture_logits, 0), first.means, first.variance, samples, self.family
+        )
         scores = outputs[-1].log_p
         if sort:
             order = torch.argsort(scores, descending=True)
@@ -621,11 +611,10 @@ class DRMM(MixtureModel):
         uncertain a single pass is.
         """
         self._check_fitted()
-        data = _as_data(x, self.device, self.dtype)
+        data = as_data_tensor(x, name="x", device=self.device, dtype=self.dtype)
         if data.shape[1] != self.n_features:
             raise ValueError(f"x has {data.shape[1]} columns but the model has {self.n_features}")
-        if n_passes < 1:
-            raise ValueError(f"n_passes must be ≥ 1, got {n_passes}")
+        n_passes = check_whole_number(n_passes, "n_passes")
         depth = self._check_depth(upto_layer)
         generator = make_generator(seed, self.device)
         estimates = []
@@ -647,13 +636,13 @@ class DRMM(MixtureModel):
         linearly in both Gaussian terms (paper 001 Eq. 11; the code squares it in the distance).
         """
         passes = self.log_prob_passes(x, n_passes, upto_layer, seed)
-        return torch.logsumexp(passes, dim=0) - math.log(passes.shape[0])
+        return self._checked_log_prob(torch.logsumexp(passes, dim=0) - math.log(passes.shape[0]))
 
     @torch.no_grad()
     def trace(self, x, seed: int | None = 0) -> list[LayerTrace]:
         """Per-layer inputs, residuals, chosen components and centroids for the rows of ``x``."""
         self._check_fitted()
-        data = _as_data(x, self.device, self.dtype)
+        data = as_data_tensor(x, name="x", device=self.device, dtype=self.dtype)
         stream = _Stream(known=_data_condition(data), conditions=[])
         traces = []
         for index, output in enumerate(self._run(stream, None, make_generator(seed, self.device))):
@@ -673,7 +662,7 @@ class DRMM(MixtureModel):
     def _prepare_for_state(self, payload: dict) -> None:
         if payload["config"].get("n_features") is not None and self.n_features is None:
             self._build(payload["config"]["n_features"])
-        self._fitted = True  # a checkpoint holds trained parameters
+        self._fitted = bool(payload.get("fitted", True))  # files from before this flag held trained models
 
     def extra_repr(self) -> str:
         return f"n_layers={self.n_layers}, n_components={self.n_components}, n_features={self.n_features}"

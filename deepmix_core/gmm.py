@@ -18,29 +18,22 @@ import numpy as np
 import torch
 
 from .base import MixtureModel, resolve_budget
-from .conditioning import LOG_2PI, GaussianPrior, Known, as_condition_list, total_log_multiplier
+from .conditioning import (
+    LOG_2PI,
+    GaussianPrior,
+    Known,
+    as_condition_list,
+    report_on_wishes,
+    total_log_multiplier,
+)
 from .history import History
 from .runtime import make_generator, progress_bar
+from .validation import as_data_tensor, check_finite_number, check_whole_number
 
 __all__ = ["GMM"]
 
 COVARIANCE_TYPES = ("isotropic", "diag")
 INIT_METHODS = ("kmeans++", "data")
-
-
-def _as_data(x, device: torch.device, dtype: torch.dtype | None = torch.float32) -> torch.Tensor:
-    """Validate a data matrix (N, D) of finite numbers and move it to ``device``.
-
-    ``dtype=None`` keeps float64 input in float64 and turns everything else into float32.
-    """
-    if dtype is None:
-        dtype = torch.float64 if getattr(x, "dtype", None) in (torch.float64, np.float64) else torch.float32
-    x = torch.as_tensor(x, dtype=dtype).to(device)
-    if x.dim() != 2:
-        raise ValueError(f"data must be a matrix (N, D), got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError("data contains nan or inf; remove or impute those rows first")
-    return x
 
 
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -100,14 +93,12 @@ class GMM(MixtureModel):
         n_features: int | None = None,
     ) -> None:
         super().__init__()
-        if not (isinstance(n_components, int) and n_components >= 1):
-            raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+        n_components = check_whole_number(n_components, "n_components")
         if covariance not in COVARIANCE_TYPES:
             raise ValueError(f"covariance must be one of {COVARIANCE_TYPES}, got {covariance!r}")
         if init not in INIT_METHODS:
             raise ValueError(f"init must be one of {INIT_METHODS}, got {init!r}")
-        if not reg_covar >= 0:
-            raise ValueError(f"reg_covar must be ≥ 0, got {reg_covar!r}")
+        reg_covar = check_finite_number(reg_covar, "reg_covar", minimum=0.0)
         self.n_components, self.covariance, self.init, self.reg_covar = n_components, covariance, init, reg_covar
         self.converged_, self.n_iter_, self.lower_bound_ = False, 0, -math.inf
         self._fitted = False
@@ -181,9 +172,9 @@ class GMM(MixtureModel):
     def log_prob(self, x) -> torch.Tensor:
         """Exact log-density ``log Σ_k w_k N(x | μ_k, C_k)`` per row, shape ``(N,)``."""
         self._check_fitted()
-        x = _as_data(x, self.device, self.means.dtype)
+        x = as_data_tensor(x, name="x", device=self.device, dtype=self.means.dtype)
         self._check_width(x)
-        return torch.logsumexp(self.component_log_prob(x) + self.log_weights, dim=1)
+        return self._checked_log_prob(torch.logsumexp(self.component_log_prob(x) + self.log_weights, dim=1))
 
     def _check_width(self, x: torch.Tensor) -> None:
         if x.shape[1] != self.n_features:
@@ -219,12 +210,13 @@ class GMM(MixtureModel):
             (on a model that was never fitted, the fit starts afresh either way).
         tol : stop early when the mean log-likelihood improves by less than this between iterations.
         """
-        x = _as_data(data, self.device, dtype=None)  # float64 data gives a float64 model
+        x = as_data_tensor(data, device=self.device, dtype=None)  # float64 data gives a float64 model
         if x.shape[0] < self.n_components:
             raise ValueError(f"need at least n_components={self.n_components} rows, got {x.shape[0]}")
         iterations = resolve_budget(epochs, steps, steps_per_epoch=1, default_epochs=100)
-        if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}")
+        if batch_size is not None:
+            batch_size = check_whole_number(batch_size, "batch_size")
+        tol = check_finite_number(tol, "tol", minimum=0.0)
         continuing = warm_start and self.is_fitted
         if continuing:
             self._check_width(x)
@@ -234,6 +226,11 @@ class GMM(MixtureModel):
         # far from the global mean relative to their spread still lose digits in float32: pass float64 data.
         shift = x.mean(0)
         centred = x - shift
+        if not torch.isfinite(centred.square().sum(1)).all():  # EM works with squared distances
+            raise ValueError(
+                f"data values up to {x.abs().max().item():.3g} overflow {x.dtype} when squared; rescale the data "
+                "(e.g. standardise each column) or pass float64"
+            )
         if continuing:
             self.means -= shift
         else:
@@ -328,6 +325,10 @@ class GMM(MixtureModel):
         classes : not supported (a GMM has no labels): raises ``NotImplementedError``.
         seed : int, optional
             Seed for a private generator (same seed → same samples).
+
+        After the call, ``sample_report_`` (a :class:`~deepmix_core.conditioning.WishReport`) holds the
+        estimated probability of the inequalities and boxes under the model and the share of samples that
+        meet them; a ``UserWarning`` says so when the wishes look infeasible.
         """
         self._check_fitted()
         self._check_sample_count(n)
@@ -353,19 +354,23 @@ class GMM(MixtureModel):
             if isinstance(condition, Known):
                 exact = (condition.mask >= 1.0).expand_as(x)
                 x = torch.where(exact, condition.values.expand_as(x), x)
+        self.sample_report_ = report_on_wishes(conditions, self.log_weights, self.means, variances, x, self.family)
         return x
 
     # ---------------------------------------------------------------- scikit-learn style views
     @property
     def means_(self) -> np.ndarray:
+        self._check_built()
         return self.means.detach().cpu().numpy()
 
     @property
     def weights_(self) -> np.ndarray:
+        self._check_built()
         return self.log_weights.exp().detach().cpu().numpy()
 
     @property
     def covariances_(self) -> np.ndarray:
+        self._check_built()
         return self.variances.detach().cpu().numpy()
 
     def n_parameters(self) -> int:
@@ -377,7 +382,7 @@ class GMM(MixtureModel):
     def _prepare_for_state(self, payload: dict) -> None:
         if payload["config"].get("n_features") is not None:
             self._allocate(payload["config"]["n_features"], payload["state"]["means"].dtype)
-        self._fitted = True  # a checkpoint holds trained parameters
+        self._fitted = bool(payload.get("fitted", True))  # files from before this flag held trained models
 
     def extra_repr(self) -> str:
         return f"n_components={self.n_components}, covariance={self.covariance!r}, n_features={self.n_features}"
@@ -410,6 +415,9 @@ def _apply_prior_exactly(prior: GaussianPrior, mean: torch.Tensor, var: torch.Te
     prior_mean = torch.nan_to_num(prior.mean, nan=0.0).expand_as(mean)
     std = torch.where(torch.isinf(prior.std), torch.ones_like(prior.std), prior.std).expand_as(mean)
     prior_var = std**2 / max(prior.weight, 1e-12)
-    post_var = 1.0 / (1.0 / var + 1.0 / prior_var)
-    post_mean = post_var * (mean / var + prior_mean / prior_var)
+    # precision-weighted form 1/v' = 1/v + 1/s², m' = v' (μ/v + m/s²), rewritten with the gain g = v / (v + s²)
+    # so that a prior whose s² underflows to 0 pins the value at m (g = 1) instead of giving 0 · ∞ = nan
+    gain = var / (var + prior_var)
+    post_mean = mean + gain * (prior_mean - mean)
+    post_var = (1.0 - gain) * var
     return torch.where(free, mean, post_mean), torch.where(free, var, post_var)

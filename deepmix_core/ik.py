@@ -29,6 +29,9 @@ import torch
 
 from deepmix_core.conditioning import Box, Inequality
 from deepmix_core.data.kinematics import Rig, rotate_clockwise
+from deepmix_core.drmm import DRMM
+from deepmix_core.scaled import ColumnScaled
+from deepmix_core.validation import check_whole_number
 
 __all__ = [
     "IKSolution",
@@ -197,10 +200,13 @@ def ccd_polish(
     that are violated at the start of a sweep add a goal at the effector's projection onto the valid side,
     ``margin`` inside it; other constraints are ignored here. Computed in float64; returns the input's dtype.
     """
-    if iterations < 0:
-        raise ValueError(f"iterations must be ≥ 0, got {iterations}")
+    iterations = check_whole_number(iterations, "iterations", minimum=0)
     batch = _targets_as_batch(rig, targets)
     work = torch.as_tensor(params).detach().to(torch.float64).clone()
+    if work.dim() != 2 or work.shape[1] != rig.n_params:
+        raise ValueError(f"params must be (B, {rig.n_params}) poses of this rig, got shape {tuple(work.shape)}")
+    if not torch.isfinite(work).all():
+        raise ValueError("params contain nan or inf: CCD needs finite starting poses")
     rows = work.shape[0]
     planes = [plane for c in constraints if isinstance(c, Inequality) and (plane := _effector_plane(rig, c))]
     if (not batch and not planes) or iterations == 0:
@@ -324,8 +330,11 @@ def solve_many(
     """
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
-    if not (isinstance(n_samples, int) and n_samples >= 1):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    n_samples = check_whole_number(n_samples, "n_samples")
+    if not isinstance(model, (DRMM, ColumnScaled)):
+        raise TypeError(
+            f"IK needs a model that ranks its samples: a DRMM, or a DRMM in ColumnScaled, not a {type(model).__name__}"
+        )
     if model.n_features != rig.dim:
         raise ValueError(f"the model has {model.n_features} variables but the rig's data vector has {rig.dim}")
     constraints = list(constraints)

@@ -10,6 +10,8 @@ from typing import TypeVar
 import torch
 from tqdm.auto import tqdm
 
+from .validation import check_seed
+
 __all__ = ["budget", "flush_denormals", "quick_mode", "progress_bar", "make_generator"]
 
 T = TypeVar("T")
@@ -35,10 +37,11 @@ def progress_bar(total: int, enabled: bool = True, desc: str | None = None) -> t
 
 def make_generator(seed: int | None, device: torch.device) -> torch.Generator | None:
     """A ``torch.Generator`` on ``device`` seeded with ``seed`` (``None`` → the global generator)."""
+    seed = check_seed(seed)
     if seed is None:
         return None
     generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed))
+    generator.manual_seed(seed)
     return generator
 
 

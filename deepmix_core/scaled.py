@@ -22,7 +22,7 @@ from torch import nn
 from deepmix_core.conditioning import Box, Equality, GaussianPrior, Inequality
 from deepmix_core.drmm import DRMM
 from deepmix_core.history import History
-from deepmix_core.persistence import save_atomically
+from deepmix_core.persistence import read_checkpoint, save_atomically
 
 __all__ = ["ColumnScaled"]
 
@@ -101,7 +101,13 @@ class ColumnScaled(nn.Module):
         return self.model.n_parameters()
 
     def _to_model(self, x) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=self.scale.dtype, device=self.scale.device)
+        """``x · scale``; ``x`` may be any array-like (nan kept: known values use it for "unknown")."""
+        if hasattr(x, "to_numpy") and hasattr(x, "shape"):  # a pandas DataFrame or Series
+            x = x.to_numpy()
+        try:
+            x = torch.as_tensor(x, dtype=self.scale.dtype, device=self.scale.device)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"expected an array of numbers, got {type(x).__name__}: {error}") from None
         return x * self.scale
 
     # ------------------------------------------------------------------ verbs
@@ -129,6 +135,11 @@ class ColumnScaled(nn.Module):
             return samples / scale.to(samples), scores + log_jacobian.to(scores)
         return result / scale.to(result)
 
+    @property
+    def sample_report_(self):
+        """The wrapped DRMM's report on the last ``sample`` call (shares of samples are the same in both units)."""
+        return self.model.sample_report_
+
     def log_prob(self, x, **kwargs) -> torch.Tensor:
         """``log p(x) = log p_model(x · s) + Σ log s`` (keyword arguments as in ``DRMM.log_prob``)."""
         return self.model.log_prob(self._to_model(x), **kwargs) + torch.log(self.scale).sum()
@@ -147,7 +158,7 @@ class ColumnScaled(nn.Module):
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu") -> ColumnScaled:
         """Rebuild a model written by :meth:`save`."""
-        payload = torch.load(Path(path), map_location=map_location, weights_only=True)
+        payload = read_checkpoint(path, map_location)
         if payload.get("model") != cls.__name__:
             raise ValueError(f"{path} holds a {payload.get('model')!r} model, not a {cls.__name__}")
         inner = DRMM(**payload["inner_config"])

@@ -75,14 +75,24 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     raw = Path(path).read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:  # BadGzipFile is an OSError; a cut-off stream an EOFError
+            raise ValueError(f"{path} is a damaged or truncated gzip file ({error}); download it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (magic bytes {raw[:4].hex()})")
     dtype, n_dims = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
+    header = 4 + 4 * n_dims
+    if len(raw) < header:
+        raise ValueError(f"{path} is truncated: its header announces {n_dims} sizes but the file ends first")
     shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">i4", count=n_dims, offset=4))
-    values = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * n_dims)
-    if values.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape} but the file holds {values.size} values")
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(
+            f"{path}: the header says shape {shape} ({expected} bytes of values) but the file holds "
+            f"{len(raw) - header} bytes; it is truncated or damaged"
+        )
+    values = np.frombuffer(raw, dtype=dtype, offset=header)
     return values.reshape(shape).astype(dtype.newbyteorder("="))
 
 

@@ -14,6 +14,7 @@ import math
 import torch
 from torch import nn
 
+from ..validation import check_whole_number
 from .annealing import SingleExpAnnealer, initial_sigma
 from .transforms import ShapeHWC
 
@@ -82,6 +83,7 @@ class GMMLayer(nn.Module):
         wait: float = 0.0,
     ) -> None:
         super().__init__()
+        n_components = check_whole_number(n_components, "a G layer's number of components K")
         if not 0.0 <= wait <= 1.0:
             raise ValueError(f"wait is a fraction of the training steps in [0, 1], got {wait}")
         if len(lr_factors) != 3:

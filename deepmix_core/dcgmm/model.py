@@ -17,6 +17,7 @@ from torch import nn
 from ..base import MixtureModel, resolve_budget
 from ..history import History
 from ..runtime import flush_denormals, make_generator, progress_bar
+from ..validation import check_finite_number, check_whole_number
 from .classifier import Classifier
 from .gmm_layer import GMMLayer
 from .transforms import Fold, MaxPool
@@ -92,6 +93,24 @@ def _layer_from_config(config: dict) -> nn.Module:
     return _LAYER_TYPES[kind](**config)
 
 
+# Pixels may stray this far outside [0, 1] (rounding in a user's own scaling) before images are refused.
+PIXEL_TOLERANCE = 1e-3
+
+
+def _class_ids(values, name: str) -> torch.Tensor:
+    """Class indices as int64: whole numbers ≥ 0 (a float like 1.7 is refused rather than truncated)."""
+    ids = torch.as_tensor(values)
+    if ids.is_floating_point():
+        if not (torch.isfinite(ids).all() and (ids == ids.round()).all()):
+            raise ValueError(f"{name} must be whole-number class indices, got {ids.flatten()[:5].tolist()}")
+    elif ids.dtype == torch.bool or not (ids.dtype.is_signed or ids.dtype == torch.uint8):
+        raise ValueError(f"{name} must be whole-number class indices, got dtype {ids.dtype}")
+    ids = ids.to(torch.int64)
+    if ids.numel() and ids.min() < 0:
+        raise ValueError(f"{name} must be class indices ≥ 0, got {ids.min().item()}")
+    return ids
+
+
 class DCGMM(MixtureModel):
     """Deep convolutional Gaussian mixture model for images ``(N, C, H, W)`` in [0, 1].
 
@@ -137,7 +156,7 @@ class DCGMM(MixtureModel):
             raise ValueError("the top of a DCGMM (below any classifier) must be a GMM layer G(K)")
         if len(input_shape) != 3:
             raise ValueError(f"input_shape is (C, H, W), got {input_shape}")
-        self.input_shape = tuple(int(v) for v in input_shape)
+        self.input_shape = tuple(check_whole_number(v, "input_shape entries") for v in input_shape)
         channels, height, width = self.input_shape
         shape = (height, width, channels)
         self.shapes = [shape]  # map shape (H, W, C) entering each layer, then the top output
@@ -189,6 +208,13 @@ class DCGMM(MixtureModel):
     def gmm_indices(self) -> list[int]:
         """Positions of the GMM layers in :attr:`stack`."""
         return [i for i, layer in enumerate(self.stack) if isinstance(layer, GMMLayer)]
+
+    def _stack_index(self, layer) -> int:
+        """Position in :attr:`stack` of GMM layer ``layer`` (counting GMM layers only, −1 = top), checked."""
+        count = len(self.gmm_layers)
+        if isinstance(layer, bool) or not isinstance(layer, int) or not -count <= layer < count:
+            raise ValueError(f"layer must be a GMM layer index in {-count}..{count - 1} (−1 = top), got {layer!r}")
+        return self.gmm_indices[layer]
 
     @property
     def device(self) -> torch.device:
@@ -244,12 +270,27 @@ class DCGMM(MixtureModel):
         if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
             expected = ", ".join(map(str, self.input_shape))
             raise ValueError(f"images must have shape (N, {expected}), got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError("images is empty: give at least one image")
         if not torch.isfinite(x).all():
             raise ValueError("images contain nan or inf values")
+        low, high = x.min().item(), x.max().item()
+        if low < -PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
+            raise ValueError(
+                f"images must hold pixel values in [0, 1], got values from {low:g} to {high:g}: divide 0–255 "
+                "images by 255, map [−1, 1] images with (x + 1) / 2 (see deepmix_core.data.to_unit_range)"
+            )
         return x.to(self.device, self.gmm_layers[0].mu.dtype).permute(0, 2, 3, 1)
 
     def _map_to_images(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(0, 3, 1, 2).contiguous()
+
+    @staticmethod
+    def _check_drawing(top_s, noise_scale) -> None:
+        """``top_s`` is a whole number (≤ 0 = all components), ``noise_scale`` a finite number ≥ 0."""
+        if isinstance(top_s, bool) or not isinstance(top_s, int):
+            raise ValueError(f"top_s must be a whole number (≤ 0 keeps every component), got {top_s!r}")
+        check_finite_number(noise_scale, "noise_scale", minimum=0.0)
 
     # ------------------------------------------------------------------ forward
     def activities(self, x: torch.Tensor, stop: int | None = None) -> list[torch.Tensor]:
@@ -264,6 +305,8 @@ class DCGMM(MixtureModel):
 
     @torch.no_grad()
     def _batched(self, images, batch_size: int, fn) -> list:
+        self._require_fitted()
+        batch_size = check_whole_number(batch_size, "batch_size")
         x = self._images_to_map(images)
         return [fn(x[start:start + batch_size]) for start in range(0, x.shape[0], batch_size)]
 
@@ -293,15 +336,16 @@ class DCGMM(MixtureModel):
         It is a *score*, not a normalised density of the image: each layer models its input map (posteriors
         of the layer below), so the numbers rank images but do not integrate to one over pixel space.
         """
-        return self.layer_log_likelihoods(images, batch_size)[:, -1]
+        return self._checked_log_prob(self.layer_log_likelihoods(images, batch_size)[:, -1])
 
     def outlier_scores(self, images, layer: int = -1, batch_size: int = 500) -> torch.Tensor:
         """Outlier score per image = −(mean layer objective) of GMM layer ``layer`` (higher = more unusual)."""
+        self._stack_index(layer)
         return -self.layer_log_likelihoods(images, batch_size)[:, layer]
 
     def posteriors(self, images, layer: int = -1, batch_size: int = 500) -> torch.Tensor:
         """Posteriors (N, H, W, K) of GMM layer ``layer`` (counting GMM layers only, −1 = top)."""
-        stop = self.gmm_indices[layer]
+        stop = self._stack_index(layer)
         return torch.cat(self._batched(images, batch_size, lambda x: self.activities(x, stop)[-1])).cpu()
 
     # ------------------------------------------------------------------ training
@@ -337,8 +381,7 @@ class DCGMM(MixtureModel):
         """
         x_all = self._images_to_map(data)
         n = x_all.shape[0]
-        if not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}")
+        batch_size = check_whole_number(batch_size, "batch_size")
         if n < batch_size:
             raise ValueError(f"need at least batch_size={batch_size} images, got {n}")
         steps_per_epoch = self._steps_per_epoch(n, batch_size, drop_last=True)
@@ -409,7 +452,8 @@ class DCGMM(MixtureModel):
         layers it reads; default: as the existing classifier, else 1). The generative layers are not
         changed (nothing is back-propagated into them). Returns a History with ``loss`` and ``accuracy``.
         """
-        labels = torch.as_tensor(labels, dtype=torch.int64)
+        labels = _class_ids(labels, "labels")
+        epochs, batch_size = check_whole_number(epochs, "epochs"), check_whole_number(batch_size, "batch_size")
         x_all = self._images_to_map(images)
         if labels.shape != (x_all.shape[0],):
             raise ValueError(f"need one label per image: {x_all.shape[0]} images, labels {tuple(labels.shape)}")
@@ -478,7 +522,7 @@ class DCGMM(MixtureModel):
             raise RuntimeError("class-conditional sampling needs a classifier: call fit_classifier first")
         if method not in ("prototype", "transpose"):
             raise ValueError(f"method must be 'prototype' or 'transpose', got {method!r}")
-        classes = torch.as_tensor(classes, dtype=torch.int64, device=self.device).reshape(-1)
+        classes = _class_ids(classes, "classes").to(self.device).reshape(-1)
         n_classes = self.classifier.n_classes
         if classes.min() < 0 or classes.max() >= n_classes:
             raise ValueError(f"classes must lie in 0 … {n_classes - 1}")
@@ -594,7 +638,9 @@ class DCGMM(MixtureModel):
 
         Returns (n, C, H, W) float32 on the model's device.
         """
+        self._require_fitted()
         self._check_sample_count(n)
+        self._check_drawing(top_s, noise_scale)
         self._refuse_unsupported(
             "A DCGMM's layers model posteriors of patches, not pixel values one by one, so only pixel "
             "evidence (known=, inpainting) and class labels (classes=) reach it.",
@@ -605,6 +651,8 @@ class DCGMM(MixtureModel):
                 raise NotImplementedError("DCGMM.sample cannot combine known= (inpainting) with classes=; "
                                           "give one of them")
             known = torch.as_tensor(known, dtype=torch.float32)
+            if known.ndim == 2 and self.input_shape[0] == 1:  # one grey (H, W) image
+                known = known[None]
             known = known.expand(n, *known.shape) if known.ndim == 3 else known
             if known.shape[0] != n:
                 raise ValueError(f"known holds {known.shape[0]} images for n={n} samples")
@@ -615,7 +663,7 @@ class DCGMM(MixtureModel):
         generator = make_generator(seed, self.device)
         control = None
         if classes is not None:
-            classes = torch.as_tensor(classes).reshape(-1)
+            classes = _class_ids(classes, "classes").reshape(-1)
             classes = classes.repeat(math.ceil(n / len(classes)))[:n]
             control = self.class_control(classes, method=class_method)
         with torch.no_grad():
@@ -626,7 +674,7 @@ class DCGMM(MixtureModel):
     def receptive_field(self, layer: int = -1) -> int:
         """Side in pixels of the image region one position of GMM layer ``layer`` sees (folds and pools widen it)."""
         side = 1
-        for below in reversed(list(self.stack)[: self.gmm_indices[layer]]):
+        for below in reversed(list(self.stack)[: self._stack_index(layer)]):
             if isinstance(below, (Fold, MaxPool)):
                 side = (side - 1) * below.stride + below.kernel
         return side
@@ -641,7 +689,7 @@ class DCGMM(MixtureModel):
         bottom layer that is the centroid itself as an (f, f, C) patch. Returns (K, C, r, r) with
         r = :meth:`receptive_field`; per-position layers use the parameters of the positions in the field.
         """
-        index = self.gmm_indices[layer]
+        index = self._stack_index(layer)
         gmm = self.stack[index]
         region = gmm.mu[0].reshape(gmm.n_components, 1, 1, -1)  # (K, 1, 1, D): one position per component
         for below in reversed(list(self.stack)[:index]):
@@ -666,8 +714,10 @@ class DCGMM(MixtureModel):
                  noise_scale: float = 0.05, seed: int | None = None) -> torch.Tensor:
         """Images "like" the given ones (paper 003 §IV-E): forward to GMM layer ``layer`` (−1 = top), then
         sample down with that layer's posteriors as its control signal. Returns (N, C, H, W) in [0, 1]."""
+        self._require_fitted()
+        self._check_drawing(top_s, noise_scale)
         x = self._images_to_map(images)
-        start = self.gmm_indices[layer]
+        start = self._stack_index(layer)
         generator = make_generator(seed, self.device)
         with torch.no_grad():
             control = self.activities(x, start)[-1]
@@ -687,8 +737,13 @@ class DCGMM(MixtureModel):
 
         ``mask``: bool/0-1 tensor broadcastable to (N, C, H, W), e.g. (H, W); True/1 = missing pixel.
         """
+        self._require_fitted()
+        self._check_drawing(top_s, noise_scale)
         x = self._images_to_map(images)
         missing = torch.as_tensor(mask, device=self.device).to(torch.float32)
+        if not ((missing == 0) | (missing == 1)).all():
+            raise ValueError("mask must be True/1 where a pixel is missing and False/0 where it is known "
+                             f"(got values from {missing.min().item():g} to {missing.max().item():g})")
         try:
             missing = torch.broadcast_to(missing, (x.shape[0], *self.input_shape)).permute(0, 2, 3, 1)
         except RuntimeError:

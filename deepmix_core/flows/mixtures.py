@@ -42,6 +42,7 @@ from torch import nn
 from ..base import MixtureModel, resolve_budget
 from ..history import History
 from ..runtime import make_generator, progress_bar
+from ..validation import as_data_tensor, check_finite_number, check_seed, check_whole_number
 from .image import ImageFlow, make_image_flow
 from .vector import VectorFlow, make_vector_flow
 
@@ -104,12 +105,10 @@ class _FlowMixture(MixtureModel):
 
     def __init__(self, n_components: int, flow: dict | Callable[[], nn.Module], seed: int | None) -> None:
         super().__init__()
-        if not (isinstance(n_components, int) and not isinstance(n_components, bool) and n_components >= 1):
-            raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+        n_components = check_whole_number(n_components, "n_components")
         if not (isinstance(flow, dict) or callable(flow)):
             raise ValueError(f"flow must be a spec dict or a zero-argument factory, got {type(flow).__name__}")
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        seed = check_seed(seed)
         self.n_components, self.seed = n_components, seed
         self._flow_source = dict(flow) if isinstance(flow, dict) else flow  # a copy: later edits do not leak in
         self.register_buffer("weights", torch.full((n_components,), 1.0 / n_components))  # π, uniform at the start
@@ -181,14 +180,19 @@ class _FlowMixture(MixtureModel):
         """True once ``fit`` has initialised the flows from data (saved with the model)."""
         return bool(self.fitted)
 
-    def _start_afresh(self) -> None:
-        """Rebuild the flows (and LatMM's latent Gaussians) as the constructor did, with uniform π."""
+    def _start_afresh(self, fallback_seed: int | None = None) -> None:
+        """Rebuild the flows (and LatMM's latent Gaussians) as the constructor did, with uniform π.
+
+        The constructor's ``seed`` wins; without one, ``fallback_seed`` (the seed given to ``fit``) seeds the
+        rebuild, so that ``fit(seed=s)`` is reproducible whatever the global random state.
+        """
         device = self.device
-        if self.seed is None:
+        seed = self.seed if self.seed is not None else fallback_seed
+        if seed is None:
             self._build()
         else:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
+                torch.manual_seed(seed)
                 self._build()
         self.to(device)
         self.weights.fill_(1.0 / self.n_components)
@@ -208,15 +212,9 @@ class _FlowMixture(MixtureModel):
 
     # ---------------------------------------------------------------- validation
     def _as_data(self, x, name: str = "x") -> torch.Tensor:
-        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32).to(self.device)
-        if x.dim() < 1 or tuple(x.shape[1:]) != self.event_shape:
-            raise ValueError(f"{name} must have shape (N, {', '.join(map(str, self.event_shape))}), "
-                             f"got {tuple(x.shape)}")
-        if x.shape[0] == 0:
-            raise ValueError(f"{name} is empty")
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains nan or inf")
-        return x
+        """Validated data on the model's device; also refuses an untrained model (its flows are random)."""
+        self._require_fitted()
+        return as_data_tensor(x, name=name, device=self.device, feature_shape=self.event_shape)
 
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -227,7 +225,7 @@ class _FlowMixture(MixtureModel):
     def log_prob(self, x) -> torch.Tensor:
         """Mixture log-density log p(x) = logsumexp_k(log π_k + log p_k(x)) of the continuous input, (N,) nats."""
         x = self._as_data(x)
-        return torch.logsumexp(self._evaluate(x) + torch.log(self.weights), dim=1)
+        return self._checked_log_prob(torch.logsumexp(self._evaluate(x) + torch.log(self.weights), dim=1))
 
     def nll(self, x, unit: str = "nats", discrete_levels: int | None = None) -> float:
         """Mean negative log-likelihood per dimension.
@@ -300,7 +298,8 @@ class _FlowMixture(MixtureModel):
         t_em : int
             Epochs per EM iteration: π and the frozen OLD model are refreshed after every ``t_em`` epochs.
         seed : int, optional
-            Seed for the mini-batch order.
+            Seed for the mini-batch order, and for the flows' initial weights when the constructor got no
+            ``seed`` (the constructor's seed wins). Same seed → the same fit whatever the global random state.
         temper_by_dim : bool
             Reference-code E-step γ ∝ π_k p_k(x)^(1/D) instead of exact EM (the default).
         valid : array or tensor, optional
@@ -316,23 +315,21 @@ class _FlowMixture(MixtureModel):
 
         The history's notes record ``steps`` (optimiser steps taken) and ``epochs``.
         """
-        x = self._as_data(data)
-        valid = None if valid is None else self._as_data(valid, "valid")
-        for name, value in (("batch_size", batch_size), ("t_em", t_em)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        x = as_data_tensor(data, device=self.device, feature_shape=self.event_shape)
+        valid = None if valid is None else as_data_tensor(valid, name="valid", device=self.device,
+                                                          feature_shape=self.event_shape)
+        batch_size, t_em = check_whole_number(batch_size, "batch_size"), check_whole_number(t_em, "t_em")
         steps_per_epoch = self._steps_per_epoch(x.shape[0], batch_size)
         total_steps = resolve_budget(epochs, steps, steps_per_epoch, default_epochs=20)
         epochs = math.ceil(total_steps / steps_per_epoch)
-        if not warm_start and self.is_fitted:
-            self._start_afresh()
         if warmup_steps is None:  # the first EM iteration, at most the reference's 1000 steps
             warmup_steps = min(1000, math.ceil(x.shape[0] / batch_size) * t_em)
-        if not (isinstance(warmup_steps, int) and warmup_steps >= 1):
-            raise ValueError(f"warmup_steps must be a positive integer or None, got {warmup_steps!r}")
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
+        warmup_steps = check_whole_number(warmup_steps, "warmup_steps")
+        lr = check_finite_number(lr, "lr", positive=True)
         generator = make_generator(seed, torch.device("cpu"))
+        # every argument is checked above: a bad one must not cost the model its training
+        if not warm_start and (self.is_fitted or self.seed is None):
+            self._start_afresh(fallback_seed=seed)
         # ActNorm data init on the first batch, for every component (docs/notes/flow-mixtures.md §2.2)
         if not bool(self.fitted):
             first = torch.randperm(x.shape[0], generator=generator)[:batch_size]
@@ -350,6 +347,7 @@ class _FlowMixture(MixtureModel):
         start, taken = time.perf_counter(), 0
         bar = progress_bar(epochs, progress, desc=f"{type(self).__name__} EM (K={self.n_components})")
         for epoch in range(epochs):
+            last_good = self._snapshot()  # the state to fall back to if this epoch goes non-finite
             gamma_sum = torch.zeros(self.n_components, device=self.device)
             loss_sum, rows = 0.0, 0
             batches = torch.split(torch.randperm(x.shape[0], generator=generator), batch_size)
@@ -367,6 +365,11 @@ class _FlowMixture(MixtureModel):
                 schedule.step()
                 gamma_sum += gamma.sum(0)
                 loss_sum, rows = loss_sum + loss.item() * xb.shape[0], rows + xb.shape[0]
+            if not (math.isfinite(loss_sum) and self._state_is_finite()):
+                bar.close()
+                kept = f"after epoch {epoch - 1}" if epoch else "from before training"
+                self._fail_non_finite(where=f"epoch {epoch}", loss=loss_sum / max(rows, 1), last_good=last_good,
+                                      kept=kept, lr=lr, data=x)
             refreshed = (epoch + 1) % t_em == 0
             if refreshed:
                 pi = gamma_sum / gamma_sum.sum()  # π_k ← mean_i γ_ik over this epoch (eq. 16)
@@ -437,9 +440,9 @@ class _FlowMixture(MixtureModel):
 
     # ---------------------------------------------------------------- sampling helpers
     def _check_sample_args(self, n: int, temperature: float) -> None:
+        self._require_fitted()
         self._check_sample_count(n)
-        if not (isinstance(temperature, int | float) and temperature >= 0):
-            raise ValueError(f"temperature must be a number ≥ 0, got {temperature!r}")
+        check_finite_number(temperature, "temperature", minimum=0.0)
 
     def _draw(self, n: int, temperature: float, seed: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Components s ~ Categorical(π) and base noise ε ~ N(0, T² I), (n,) and (n, D)."""

@@ -33,6 +33,8 @@ import torch
 from torch import nn
 from zuko.flows.coupling import GeneralCouplingTransform
 
+from ..validation import check_whole_number
+
 __all__ = ["VectorActNorm", "VectorFlow", "make_vector_flow"]
 
 
@@ -87,11 +89,8 @@ class VectorFlow(nn.Module):
 
     def __init__(self, dim: int, n_layers: int = 6, hidden: int = 64) -> None:
         super().__init__()
-        if not (isinstance(dim, int) and dim >= 2):
-            raise ValueError(f"dim must be an integer ≥ 2 (a coupling layer splits the vector), got {dim!r}")
-        for name, value in (("n_layers", n_layers), ("hidden", hidden)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        dim = check_whole_number(dim, "dim (a coupling layer splits the vector)", minimum=2)
+        n_layers, hidden = check_whole_number(n_layers, "n_layers"), check_whole_number(hidden, "hidden")
         self.event_shape = (dim,)
         self.dim = dim
         self.config = {"dim": dim, "n_layers": n_layers, "hidden": hidden}
