@@ -132,6 +132,7 @@ def test_one_component_mixture_is_the_flow(ring):
     assert torch.allclose(model.log_prob(ring), flow_log_prob, atol=1e-5)
     assert model.nll(ring) == pytest.approx(-flow_log_prob.mean().item() / 2, abs=1e-5)
     lat = LatMM(n_components=1, flow=TOY_SPEC, seed=1)
+    lat.fit(ring, epochs=1, batch_size=256, progress=False)  # an untrained model refuses log_prob
     with torch.no_grad():
         z, log_det = lat.flow.transform(ring)
         sigma = torch.exp(-lat.log_precisions[0])
@@ -257,6 +258,7 @@ def test_factories_save_only_when_they_build_deepmix_flows(tmp_path):
             pass
 
     foreign = GenMM(n_components=2, flow=Foreign)
+    foreign.fit(torch.randn(64, 2), epochs=1, batch_size=32, progress=False)
     assert foreign.log_prob(torch.zeros(3, 2)).shape == (3,)
     with pytest.raises(ValueError, match="flow spec"):
         foreign.save(tmp_path / "foreign.pt")
