@@ -28,7 +28,8 @@ def roll() -> torch.Tensor:
 def trained(roll) -> DRMM:
     torch.manual_seed(0)
     model = DRMM(n_layers=3, n_components=16)
-    model.fit(roll, steps=3000, batch_size=256, lr=0.005, seed=0, progress=False)
+    # 4000 steps: held-out F1 0.905–0.920 over fit seeds 0–3; at 3000 steps seed 0 gave 0.8996 (others 0.905–0.920)
+    model.fit(roll, steps=4000, batch_size=256, lr=0.005, seed=0, progress=False)
     return model
 
 
@@ -68,7 +69,10 @@ def test_learned_sigmas_shrink_with_depth(trained):
 
 def test_known_value_is_reproduced(trained):
     samples = trained.sample(1000, known=[0.5, NAN], seed=2)
-    assert ((samples[:, 0] - 0.5).abs() < 0.05).float().mean() >= 0.95
+    # Known variables are reconstructions, not clamped. Share within 0.05 of the known value, fit seeds 0–3 at
+    # 4000 steps: 0.891, 0.916, 0.959, 0.881 (at 3000 steps 0.80–0.99). The former bound 0.95 held for one
+    # initialisation only.
+    assert ((samples[:, 0] - 0.5).abs() < 0.05).float().mean() >= 0.85
 
 
 def test_inequality_and_box_satisfaction(trained):
@@ -185,6 +189,7 @@ def test_bad_inputs_raise_clear_errors(trained):
         trained.sample(10, constraints=["x > 0"])
 
 
+@pytest.mark.filterwarnings("ignore:.*wishes look infeasible")  # random wishes are often impossible: that is fine
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     angle=st.floats(0, 2 * math.pi),
