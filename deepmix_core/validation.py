@@ -35,6 +35,8 @@ def _to_numeric_array(x, name: str):
             raise TypeError(f"{name} must hold numbers only (found {type(array.flat[0]).__name__} values)") from error
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
+    if not array.flags.writeable:  # e.g. DataFrame.to_numpy(): torch warns on read-only memory, so copy it
+        array = array.copy()
     return array
 
 
