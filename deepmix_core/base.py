@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import abc
 import math
-import warnings
 from typing import ClassVar, Literal, NoReturn
 
 import torch
@@ -44,6 +43,7 @@ from torch import nn
 
 from .history import History
 from .persistence import SaveLoadMixin
+from .runtime import warn_at_caller
 from .validation import check_whole_number
 
 __all__ = ["CONDITION_NAMES", "LOG_PROB_KINDS", "MixtureModel", "resolve_budget"]
@@ -169,12 +169,10 @@ class MixtureModel(SaveLoadMixin, nn.Module, abc.ABC):
         """Return ``values``, warning when some are not finite (rows so far out that float32 overflows)."""
         bad = ~torch.isfinite(values)
         if bad.any():
-            warnings.warn(
+            warn_at_caller(
                 f"{self.family}.log_prob: {int(bad.sum())} of {values.numel()} rows give {values[bad][0].item()}: "
                 "they lie so far from the model that the log-density leaves the float range; "
-                "treat them as impossible under the model, or rescale the data",
-                UserWarning,
-                stacklevel=3,
+                "treat them as impossible under the model, or rescale the data"
             )
         return values
 

@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import sys
-import warnings
 from dataclasses import dataclass, field
 
 import torch
+
+from .runtime import warn_at_caller
 
 __all__ = [
     "Box",
@@ -489,28 +488,11 @@ def total_log_multiplier(
 
 # ---------------------------------------------------------------------- how well were the wishes met?
 # A sample call warns when fewer than this share of its samples meet every inequality and box ...
-SATISFIED_WARNING = 0.5
+SATISFIED_WARNING = 0.1
 # ... when the model gives the inequalities and boxes less than this probability before conditioning ...
 PROBABILITY_WARNING = 1e-6
 # ... or when an equality's plane lies more than this many standard deviations from every component.
 PLANE_DISTANCE_WARNING = 5.0
-
-
-_LIBRARY_FOLDERS = tuple(os.path.dirname(module.__file__) for module in (torch,)) + (
-    os.path.dirname(os.path.abspath(__file__)),
-)
-
-
-def _stacklevel_of_caller() -> int:
-    """The ``stacklevel`` that makes a warning name the first line outside deepmix_core and torch.
-
-    ``sample`` methods are wrapped by ``torch.no_grad`` and called through ``ColumnScaled`` or ``ik``, so a
-    fixed level would point at a decorator; counting frames points at the learner's own line instead.
-    """
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FOLDERS):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 @dataclass
@@ -581,5 +563,5 @@ def report_on_wishes(
             "The numbers are in model.sample_report_."
         )
         if warn:
-            warnings.warn(report.warning, UserWarning, stacklevel=_stacklevel_of_caller())
+            warn_at_caller(report.warning)
     return report

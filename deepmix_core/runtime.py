@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -12,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .validation import check_seed
 
-__all__ = ["budget", "flush_denormals", "quick_mode", "progress_bar", "make_generator"]
+__all__ = ["budget", "flush_denormals", "quick_mode", "progress_bar", "make_generator", "warn_at_caller"]
 
 T = TypeVar("T")
 
@@ -59,3 +61,19 @@ def flush_denormals() -> Iterator[None]:
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+# Frames in these folders are library code: a warning should name the first line outside them.
+_LIBRARY_FOLDERS = (os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))
+
+
+def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointing at the learner's own line, the first frame outside deepmix_core and torch.
+
+    Verbs are wrapped by ``torch.no_grad`` and reached through ``ColumnScaled``, ``ik.solve`` and the like, so
+    a fixed ``stacklevel`` would often name a decorator or a deepmix line instead.
+    """
+    frame, level = sys._getframe(1), 2  # level 1 would be this function itself
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FOLDERS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
