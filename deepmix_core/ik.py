@@ -30,6 +30,7 @@ import torch
 from deepmix_core.conditioning import Box, Inequality
 from deepmix_core.data.kinematics import Rig, rotate_clockwise
 from deepmix_core.drmm import DRMM
+from deepmix_core.runtime import warn_at_caller
 from deepmix_core.scaled import ColumnScaled
 from deepmix_core.validation import check_whole_number
 
@@ -262,6 +263,10 @@ def ccd_polish(
 
 
 # ---------------------------------------------------------------------- solving with a model
+# After polish, a query whose targets are still this far off (fraction of the height) counts as unmet.
+UNMET_ERROR = 0.01
+
+
 @dataclass
 class IKSolution:
     """Samples for one or more IK queries, checked by forward kinematics.
@@ -270,7 +275,9 @@ class IKSolution:
     first within each query: ``samples`` (Q, n, D) model outputs, ``params`` (Q, n, P) their parameter
     columns, ``scores`` (Q, n) the model's log-likelihood estimates, ``errors`` (Q, n) mean target distance
     by kinematics (``nan`` without targets), ``violations`` (Q, n) how many constraints fail by kinematics and
-    ``satisfied`` (Q, n) whether none does.
+    ``satisfied`` (Q, n) whether none does. ``params`` always lie within the rig's joint limits: a sampled
+    parameter outside its range is moved to the nearest bound (the model's samples stray out in about half
+    of them, mostly by little), and ``clamped`` (Q, n) counts the parameters that were moved.
     ``polished_params`` / ``polished_error`` / ``polished_satisfied`` hold the best sample after CCD
     (``None`` without polish). ``height`` converts errors into fractions of the body.
     """
@@ -280,6 +287,7 @@ class IKSolution:
     scores: torch.Tensor
     errors: torch.Tensor
     violations: torch.Tensor
+    clamped: torch.Tensor
     polished_params: torch.Tensor | None
     polished_error: torch.Tensor | None
     polished_satisfied: torch.Tensor | None
@@ -289,6 +297,15 @@ class IKSolution:
     def satisfied(self) -> torch.Tensor:
         """Whether each sample meets every constraint by kinematics (no violations), (Q, n)."""
         return self.violations == 0
+
+    @property
+    def unmet(self) -> torch.Tensor | None:
+        """Per query, after polish: True when a constraint still fails or the targets are missed by more than
+        1 % of the height — targets and constraints that could not be met together. ``None`` without polish."""
+        if self.polished_params is None:
+            return None
+        missed = torch.nan_to_num(self.polished_error, nan=0.0) > UNMET_ERROR * self.height
+        return missed | ~self.polished_satisfied
 
     @property
     def best_params(self) -> torch.Tensor:
@@ -348,12 +365,16 @@ def solve_many(
         rows, known=known, constraints=constraints or None, sort=False, seed=seed, return_scores=True
     )
     samples, scores = samples.cpu().double(), scores.cpu().double()
-    params = rig.params_of(samples)
+    sampled = rig.params_of(samples)
+    low, high = (bound.to(sampled) for bound in rig.param_bounds())
+    params = torch.maximum(torch.minimum(sampled, high), low)  # project onto the joint limits: every pose valid
+    clamped = (params != sampled).sum(-1)
     goals = {name: t.repeat_interleave(n_samples, dim=0) for name, t in batch.items()}
     shape = (queries, n_samples)
     errors = target_errors(rig, params, goals).reshape(shape)
     broken = violations(rig, params, constraints).reshape(shape)
     samples, params, scores = samples.reshape(*shape, -1), params.reshape(*shape, -1), scores.reshape(shape)
+    clamped = clamped.reshape(shape)
     order = torch.argsort(scores, dim=1, descending=True, stable=True)
     if select == "kinematics":  # stable sorts: likelihood breaks ties in error, error ties in violations
         if batch:
@@ -366,6 +387,7 @@ def solve_many(
         scores=pick(scores),
         errors=pick(errors),
         violations=pick(broken),
+        clamped=pick(clamped),
         polished_params=None,
         polished_error=None,
         polished_satisfied=None,
@@ -377,6 +399,13 @@ def solve_many(
         solution.polished_params = polished
         solution.polished_error = target_errors(rig, polished, batch)
         solution.polished_satisfied = satisfied(rig, polished, constraints)
+        unmet = solution.unmet
+        if unmet.double().mean() > 0.5:  # most queries: say so; a few: IKSolution.unmet tells which
+            warn_at_caller(
+                f"IK: {int(unmet.sum())} of {unmet.numel()} queries still miss their targets by more than "
+                f"{100 * UNMET_ERROR:g} % of the height or break a constraint after polish: they may not be "
+                "reachable together (see IKSolution.unmet)"
+            )
     return solution
 
 

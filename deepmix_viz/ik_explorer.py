@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -327,17 +328,19 @@ class IKExplorer:
                 self.controls[name].value = value
             targets, constraints = self.targets(), self.constraints()
             start = time.perf_counter()
-            self.solution = solve(
-                self.model,
-                self.rig,
-                targets or None,
-                constraints=constraints,
-                n_samples=int(self._value("n_samples")),
-                select=self._value("select"),
-                polish=bool(self._value("polish")),
-                ccd_iterations=int(self._value("ccd_iterations")),
-                seed=self.seed,
-            )
+            with warnings.catch_warnings():  # the status line reports how many samples meet the wishes
+                warnings.simplefilter("ignore", UserWarning)
+                self.solution = solve(
+                    self.model,
+                    self.rig,
+                    targets or None,
+                    constraints=constraints,
+                    n_samples=int(self._value("n_samples")),
+                    select=self._value("select"),
+                    polish=bool(self._value("polish")),
+                    ccd_iterations=int(self._value("ccd_iterations")),
+                    seed=self.seed,
+                )
             self.elapsed_ms = 1000 * (time.perf_counter() - start)
             self._redraw(targets, constraints)
         finally:

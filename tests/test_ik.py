@@ -263,7 +263,9 @@ def test_solve_shapes_and_likelihood_order(arm, arm_model):
         assert field.shape == (32,)
     assert solution.polished_params is None and solution.polished_error is None
     assert bool((solution.scores[:-1] >= solution.scores[1:]).all())  # best (most likely) first
-    torch.testing.assert_close(solution.params, solution.samples[:, :4], atol=0, rtol=0)
+    # params are the sampled angles, moved onto the joint limits where a sample strayed outside
+    low, high = (bound.double() for bound in arm.param_bounds())
+    torch.testing.assert_close(solution.params, solution.samples[:, :4].clamp(low, high), atol=0, rtol=0)
     torch.testing.assert_close(solution.best_params, solution.params[0], atol=0, rtol=0)
     # errors come from forward kinematics of the parameter columns, not from the model's hand columns
     hands = arm.end_effectors(solution.params)[:, 0]
@@ -332,3 +334,22 @@ def test_solve_rejects_bad_inputs(arm, arm_model):
         solve(arm_model, arm, targets=TARGET, n_samples=0)
     with pytest.raises(ValueError):
         solve(arm_model, arm, targets={"foot": (0.0, 0.0)})
+
+
+def test_every_returned_pose_lies_within_the_joint_limits(humanoid, humanoid_model):
+    # a tiny model strays outside the limits often; solve_many projects every sample onto them
+    targets = {"rHand": torch.tensor([[0.3, 1.0], [0.6, 0.8]]), "lFoot": (-0.2, 0.0), "rFoot": (0.2, 0.0)}
+    with pytest.warns(UserWarning, match="may not be reachable together"):
+        solution = solve_many(humanoid_model, humanoid, targets, constraints=[below(humanoid, "headTop", 1.2)],
+                              n_samples=32, polish=True, ccd_iterations=5, seed=0)
+    low, high = (bound.double() for bound in humanoid.param_bounds())
+    for poses in (solution.params, solution.polished_params):
+        assert ((poses >= low) & (poses <= high)).all()
+    raw = humanoid.params_of(solution.samples.reshape(-1, humanoid.dim)).reshape(2, 32, -1)
+    outside = ((raw < low) | (raw > high)).sum(-1)
+    assert torch.equal(outside, solution.clamped) and solution.clamped.sum() > 0
+    # the errors were measured on the projected poses, by forward kinematics
+    goals = {name: torch.as_tensor(t, dtype=torch.float64).reshape(-1, 2).expand(2, 2) for name, t in targets.items()}
+    recomputed = target_errors(humanoid, solution.params[:, 0], goals)
+    assert torch.allclose(recomputed, solution.errors[:, 0])
+    assert solution.unmet.shape == (2,) and solution.unmet.dtype == torch.bool
