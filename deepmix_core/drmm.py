@@ -538,6 +538,7 @@ class DRMM(MixtureModel):
         upto_layer: int | None = None,
         noise: bool = False,
         return_scores: bool = False,
+        exact_known: bool = True,
     ):
         """Forward ancestral sampling, optionally conditioned (paper 001 §3.5).
 
@@ -558,7 +559,9 @@ class DRMM(MixtureModel):
 
         Returns
         -------
-        (n, D) tensor, or ``(samples, scores)``. Known variables are reconstructions, not clamped.
+        (n, D) tensor, or ``(samples, scores)``. Known variables (weight 1) are returned exactly as given
+        (``exact_known=True``, the default, as a GMM does); ``exact_known=False`` returns the network's
+        reconstructions of them instead, as in the paper: sums of means, off by about the last layer's σ.
         ``sample_report_`` then holds a :class:`~deepmix_core.conditioning.WishReport` (feasibility estimated
         from the first layer's mixture, share of samples meeting the inequalities and boxes); a
         ``UserWarning`` says so when the wishes look infeasible.
@@ -582,6 +585,9 @@ class DRMM(MixtureModel):
             samples = samples + sigma * torch.randn(
                 samples.shape, generator=generator, device=self.device, dtype=self.dtype
             )
+        if exact_known and known_condition is not None:  # known variables (weight 1) returned as given
+            exact = (known_condition.mask >= 1.0).expand_as(samples)
+            samples = torch.where(exact, known_condition.values.expand_as(samples), samples)
         first = self.layers[0]  # layer 1 is a Gaussian mixture over the data itself: the feasibility estimate
         self.sample_report_ = report_on_wishes(
             conditions, torch.log_softmax(first.mixture_logits, 0), first.means, first.variance, samples, self.family
