@@ -8,6 +8,7 @@ driven and tested without a browser; the plotly ``FigureWidget`` only displays t
 from __future__ import annotations
 
 import math
+import warnings
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -306,7 +307,9 @@ class ConditioningExplorer:
             kwargs = {}
             if self.is_deep:
                 kwargs = {"sort": False, "upto_layer": int(self._value("depth")), "noise": bool(self._value("noise"))}
-            self.samples = self.model.sample(int(self._value("n_samples")), seed=self.seed, **kwargs, **conditions)
+            with warnings.catch_warnings():  # the status line below says it instead, once per move
+                warnings.filterwarnings("ignore", message=".*wishes look infeasible")
+                self.samples = self.model.sample(int(self._value("n_samples")), seed=self.seed, **kwargs, **conditions)
             self._redraw(conditions)
         finally:
             self._updating = False
@@ -369,6 +372,10 @@ class ConditioningExplorer:
         problem = self._box_problem() if self._value("box_on") else None
         if problem:
             parts.append(f"<b style='color:#b00'>{problem}</b>")
+        report = getattr(self.model, "sample_report_", None)
+        if report is not None and report.warning and report.probability is not None:
+            parts.append(f"<b style='color:#b00'>wishes look infeasible: the model gives them a probability of "
+                         f"{report.probability:.2g}</b>")
         labels = {"inequality": "inequality holds", "box": "inside box", "known": "mean |x₁ − c|"}
         for key, value in self.satisfaction().items():
             shown = f"{value:.3f}" if key == "known" else f"{100 * value:.1f}%"

@@ -2,6 +2,7 @@
 
 import base64
 import math
+import warnings
 
 import numpy as np
 import plotly.graph_objects as go
@@ -176,3 +177,15 @@ def test_title_counts_distinct_points_and_the_noise_box_spreads_them(drmm, gmm, 
     explorer.update(noise=True)  # the checkbox: the last used layer's N(0, σ²) added
     assert explorer.distinct_points() == 300 and "distinct" not in explorer.figure.layout.title.text
     assert ConditioningExplorer(gmm, data).controls["noise"].layout.display == "none"  # a GMM has no sums
+
+
+def test_an_infeasible_box_is_reported_in_the_status_line_not_as_warnings(gmm, data):
+    explorer = ConditioningExplorer(gmm, data)
+    x0, x1, y0, y1 = explorer.extent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning from the callback would fill the notebook's output
+        explorer.update(box_on=True, box_x_low=x1 - 0.01, box_x_high=x1, box_y_low=y1 - 0.01, box_y_high=y1)
+    assert explorer.satisfaction()["box"] < 0.5
+    assert "infeasible" in explorer.message.value
+    explorer.update(box_x_low=-0.5, box_x_high=0.5, box_y_low=-0.5, box_y_high=0.5)
+    assert "infeasible" not in explorer.message.value
