@@ -57,7 +57,12 @@ def main() -> None:
     model = GMM(24)
     fitted = model.fit(far, progress=False)
     show("GMM on the Swiss roll shifted by 1e6 (float32): fit's mean log-likelihood vs mean log_prob of the rows",
-         lambda: (round(fitted["log_likelihood"][-1], 3), round(model.log_prob(far).mean().item(), 3)))
+         lambda: (round(float(fitted["log_likelihood"][-1]), 3), round(model.log_prob(far).mean().item(), 3)))
+    far64 = roll.double() + 1e6
+    model64 = GMM(24)
+    fitted64 = model64.fit(far64, progress=False)
+    show("the same in float64 (float32 itself rounds data near 1e6 to steps of 0.0625)",
+         lambda: (round(float(fitted64["log_likelihood"][-1]), 6), round(model64.log_prob(far64).mean().item(), 6)))
 
     print("2. training that goes non-finite")
     show("DRMM(2, 6).fit(roll, lr=100)", lambda: DRMM(2, 6).fit(roll, steps=200, lr=100.0, progress=False))
