@@ -290,7 +290,6 @@ for contender in point_contenders(300, quick=True)[:2]:  # the GMM and the DRMM
     milliseconds = 1000 * (time.perf_counter() - start) / 200
     off_by = (conditioned[:, 0] - 0.5).abs().max().item()
     print(f"{contender.label:<12} {milliseconds:.3f} ms per conditioned sample; x is off 0.5 by at most {off_by:.3f}")
-    if model.family == "GMM":
-        assert off_by < 1e-5  # a GMM's conditional keeps known values exactly
-# A DRMM's samples *reconstruct* known values through its layers' means (notebook 02) rather than clamping
-# them, so its x lands near 0.5, not on it.
+    assert off_by < 1e-5  # both return known values exactly
+# A GMM's conditional keeps known values exactly; a DRMM returns them as given too (its default
+# exact_known=True), while exact_known=False shows how its layers' means *reconstruct* them (notebook 02).

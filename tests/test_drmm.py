@@ -104,7 +104,7 @@ def test_general_equality_and_prior(trained):
 def test_conditioning_effect_grows_with_depth(trained):
     """Deeper partial sums satisfy a known value more precisely (the residual keeps steering)."""
     errors = [
-        (trained.sample(500, known=[0.2, NAN], upto_layer=j, seed=6)[:, 0] - 0.2).abs().mean().item()
+        (trained.sample(500, known=[0.2, NAN], upto_layer=j, seed=6, exact_known=False)[:, 0] - 0.2).abs().mean().item()
         for j in (1, 2, 3)
     ]
     assert errors[2] < errors[0]
