@@ -361,8 +361,9 @@ def solve_many(
     rows = queries * n_samples
     if known is not None:
         known = known.repeat_interleave(n_samples, dim=0)
-    samples, scores = model.sample(
-        rows, known=known, constraints=constraints or None, sort=False, seed=seed, return_scores=True
+    samples, scores = model.sample(  # the model's own outputs: its effector columns are reconstructions, not copies
+        rows, known=known, constraints=constraints or None, sort=False, seed=seed, return_scores=True,
+        exact_known=False,
     )
     samples, scores = samples.cpu().double(), scores.cpu().double()
     sampled = rig.params_of(samples)
