@@ -262,7 +262,7 @@ FigureControls(draw, {
 #   and in accuracy are small (0.915 → 0.932 from $K$ = 1 to 4 in the saved run), as in paper 004, whose own
 #   Table I shows 1.8 % from $K$ = 1 to 7 on MNIST.
 # * **Small flows are not the best classifiers here.** With these CPU budgets the per-class GMM (8 diagonal
-#   components, 0.955) and DRMM (2×8, 0.981) beat the flow mixtures on 8×8 digits: 108 images per class are
+#   components, 0.955) and DRMM (2×8, 0.982) beat the flow mixtures on 8×8 digits: 108 images per class are
 #   few for a 64-D flow, and a flow spends its capacity on exact pixel densities, which is not what separates
 #   the classes. The paper's classification results use larger data sets (Letter, Satimage, NORB).
 # * **GenMM versus LatMM.** LatMM costs one flow instead of $K$ and classifies about as well as GenMM with
