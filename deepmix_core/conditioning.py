@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .runtime import warn_at_caller
+from .validation import as_numeric_array
 
 __all__ = [
     "Box",
@@ -57,14 +58,11 @@ LOG_FLOOR = -1e30
 
 
 def _as_tensor(value, name: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Float tensor from a number, list, numpy array or tensor; clear error for anything else."""
-    if hasattr(value, "to_numpy") and hasattr(value, "shape"):  # a pandas Series or DataFrame
-        value = value.to_numpy()
+    """Float tensor from a number, list, numpy array, pandas object or tensor; clear error for anything else."""
     try:
-        tensor = torch.as_tensor(value, dtype=dtype)
-    except (TypeError, ValueError, RuntimeError) as error:
+        return torch.as_tensor(as_numeric_array(value, name), dtype=dtype)
+    except TypeError as error:
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from error
-    return tensor
 
 
 # Above this z, log(ndtr(z)) is as accurate as log_ndtr (max error 1e-5 in float32) and 5× cheaper.
@@ -295,9 +293,9 @@ def _normalised_plane(a, b, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     largest = a.abs().max()
     if largest == 0:
         raise ValueError(f"{kind} a is all zeros: the constraint a·x + b needs a direction")
-    norm = largest * torch.linalg.vector_norm(a / largest)  # ‖a‖ without overflow or underflow
-    a_unit, b_unit = (a / largest) / (norm / largest), (b / largest) / (norm / largest)
-    if not torch.isfinite(b_unit).all() or b_unit.abs().max() > torch.finfo(torch.float32).max:
+    length = torch.linalg.vector_norm(a / largest)  # ‖a‖ / max|a_d|, between 1 and √D: no overflow or underflow
+    a_unit, b_unit = a / largest / length, b / largest / length
+    if b_unit.abs().max() > torch.finfo(torch.float32).max:
         raise ValueError(f"{kind}: b / ‖a‖ = {b_unit.tolist()} is too large to represent; rescale the constraint")
     return a_unit.float(), b_unit.float()
 
@@ -521,12 +519,11 @@ def report_on_wishes(
     variances: torch.Tensor | float,
     samples: torch.Tensor,
     family: str,
-    warn: bool = True,
 ) -> WishReport:
     """Measure the wishes among ``conditions`` against a mixture ``(log_weights, means, variances)`` and samples.
 
     ``means``/``variances`` describe the model as a Gaussian mixture over the data (a GMM's components, a
-    DRMM's first layer). Issues a ``UserWarning`` (unless ``warn=False``) when the wishes look infeasible or
+    DRMM's first layer). Issues a ``UserWarning`` when the wishes look infeasible or
     the samples mostly miss them; wishes with ``weight=0`` are switched off and not counted.
     """
     report = WishReport()
@@ -562,6 +559,5 @@ def report_on_wishes(
             "(Inequality(a, b) keeps a·x + b > 0), relax the constraints, or train on data that covers them. "
             "The numbers are in model.sample_report_."
         )
-        if warn:
-            warn_at_caller(report.warning)
+        warn_at_caller(report.warning)
     return report

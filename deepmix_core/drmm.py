@@ -411,9 +411,7 @@ class DRMM(MixtureModel):
         batch_size = check_whole_number(batch_size, "batch_size")
         lr = check_finite_number(lr, "lr", positive=True)
         init_rows = check_whole_number(init_rows, "init_rows", minimum=2)
-        data = as_data_tensor(x, device=self.device, dtype=self.dtype)
-        if data.shape[0] < 2:
-            raise ValueError("need at least 2 rows to train")
+        data = as_data_tensor(x, device=self.device, dtype=self.dtype, min_rows=2)
         steps_per_epoch = self._steps_per_epoch(data.shape[0], batch_size)
         iterations = resolve_budget(epochs, steps, steps_per_epoch, default_steps=20_000)
         if self.n_features is None:
@@ -449,10 +447,10 @@ class DRMM(MixtureModel):
             times.append(time.perf_counter() - start)
             if step % 100 == 0 or step == iterations - 1:
                 bar.set_postfix(stage=settings.stage, loss=f"{loss.item():.3f}", refresh=False)
-                if not (torch.isfinite(losses[checked : step + 1]).all() and self._state_is_finite()):
+                finite = torch.isfinite(losses[checked : step + 1])
+                if not (finite.all() and self._state_is_finite()):
                     bar.close()
-                    finite = torch.isfinite(losses[checked : step + 1])
-                    bad = checked + (int((~finite).nonzero()[0, 0]) if not finite.all() else step - checked)
+                    bad = checked + int((~finite).nonzero()[0, 0]) if not finite.all() else step  # first bad step
                     kept = f"after step {checked - 1}" if checked else "from before training"
                     self._fail_non_finite(
                         where=f"step {bad}", loss=losses[bad].item(), last_good=last_good, kept=kept, lr=lr, data=data

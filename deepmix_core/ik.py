@@ -368,7 +368,7 @@ def solve_many(
     samples, scores = samples.cpu().double(), scores.cpu().double()
     sampled = rig.params_of(samples)
     low, high = (bound.to(sampled) for bound in rig.param_bounds())
-    params = torch.maximum(torch.minimum(sampled, high), low)  # project onto the joint limits: every pose valid
+    params = sampled.clamp(low, high)  # project onto the joint limits: every pose valid
     clamped = (params != sampled).sum(-1)
     goals = {name: t.repeat_interleave(n_samples, dim=0) for name, t in batch.items()}
     shape = (queries, n_samples)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
+
+from .runtime import warn_at_caller
 
 __all__ = ["SaveLoadMixin", "payload_checksum", "read_checkpoint", "save_atomically"]
 
@@ -93,7 +94,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device | None = 
         raise ValueError(f"{path} is a torch file but not a deepmix model file (no 'model' entry)")
     stored = payload.get("checksum")
     if stored is None:
-        warnings.warn(f"{path} has no checksum (saved by an older deepmix); it cannot be verified", stacklevel=3)
+        warn_at_caller(f"{path} has no checksum (saved by an older deepmix); it cannot be verified")
     elif stored != payload_checksum(payload):
         raise ValueError(
             f"{path} is damaged: its contents no longer match the checksum written when it was saved; "
@@ -121,7 +122,11 @@ class SaveLoadMixin:
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu"):
         """Rebuild a model saved with :meth:`save`; raises ``ValueError`` if it holds another model or is damaged."""
-        payload = read_checkpoint(path, map_location)
+        return cls.from_checkpoint(read_checkpoint(path, map_location), path)
+
+    @classmethod
+    def from_checkpoint(cls, payload: dict, path: str | Path = "the checkpoint"):
+        """Rebuild a model from a payload already read (and checked) by :func:`read_checkpoint`."""
         if payload.get("model") != cls.__name__:
             raise ValueError(f"{path} holds a {payload.get('model')!r} model, not a {cls.__name__}")
         model = cls(**payload["config"])

@@ -23,6 +23,7 @@ from deepmix_core.conditioning import Box, Equality, GaussianPrior, Inequality
 from deepmix_core.drmm import DRMM
 from deepmix_core.history import History
 from deepmix_core.persistence import read_checkpoint, save_atomically
+from deepmix_core.validation import as_numeric_array
 
 __all__ = ["ColumnScaled"]
 
@@ -102,12 +103,7 @@ class ColumnScaled(nn.Module):
 
     def _to_model(self, x) -> torch.Tensor:
         """``x · scale``; ``x`` may be any array-like (nan kept: known values use it for "unknown")."""
-        if hasattr(x, "to_numpy") and hasattr(x, "shape"):  # a pandas DataFrame or Series
-            x = x.to_numpy()
-        try:
-            x = torch.as_tensor(x, dtype=self.scale.dtype, device=self.scale.device)
-        except (TypeError, ValueError, RuntimeError) as error:
-            raise ValueError(f"expected an array of numbers, got {type(x).__name__}: {error}") from None
+        x = torch.as_tensor(as_numeric_array(x, "x"), dtype=self.scale.dtype, device=self.scale.device)
         return x * self.scale
 
     # ------------------------------------------------------------------ verbs
@@ -158,7 +154,11 @@ class ColumnScaled(nn.Module):
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu") -> ColumnScaled:
         """Rebuild a model written by :meth:`save`."""
-        payload = read_checkpoint(path, map_location)
+        return cls.from_checkpoint(read_checkpoint(path, map_location), path)
+
+    @classmethod
+    def from_checkpoint(cls, payload: dict, path: str | Path = "the checkpoint") -> ColumnScaled:
+        """Rebuild a model from a payload already read (and checked) by ``read_checkpoint``."""
         if payload.get("model") != cls.__name__:
             raise ValueError(f"{path} holds a {payload.get('model')!r} model, not a {cls.__name__}")
         inner = DRMM(**payload["inner_config"])

@@ -13,10 +13,10 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["as_data_tensor", "check_finite_number", "check_seed", "check_whole_number"]
+__all__ = ["as_data_tensor", "as_numeric_array", "check_finite_number", "check_seed", "check_whole_number"]
 
 
-def _to_numeric_array(x, name: str):
+def as_numeric_array(x, name: str):
     """A numpy array or tensor of numbers from any array-like; clear errors for text, objects, ragged rows."""
     if torch.is_tensor(x):
         if x.is_complex():
@@ -55,7 +55,7 @@ def as_data_tensor(
     ``(N, *feature_shape)``. ``dtype=None`` keeps float64 input in float64 and makes everything else
     float32. Fewer than ``min_rows`` rows, nan or inf raise ``ValueError``.
     """
-    values = _to_numeric_array(x, name)
+    values = as_numeric_array(x, name)
     if dtype is None:
         dtype = torch.float64 if values.dtype in (torch.float64, np.float64) else torch.float32
     tensor = torch.as_tensor(values).to(device=device, dtype=dtype)

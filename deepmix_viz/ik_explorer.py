@@ -329,7 +329,7 @@ class IKExplorer:
             targets, constraints = self.targets(), self.constraints()
             start = time.perf_counter()
             with warnings.catch_warnings():  # the status line reports how many samples meet the wishes
-                warnings.simplefilter("ignore", UserWarning)
+                warnings.filterwarnings("ignore", message=".*(wishes look infeasible|queries still miss)")
                 self.solution = solve(
                     self.model,
                     self.rig,

@@ -64,8 +64,8 @@ def load_pretrained(name: str, map_location: str = "cpu") -> DRMM | ColumnScaled
 
 def load_model_file(path: str | Path, map_location: str = "cpu") -> DRMM | ColumnScaled | DCGMM:
     """Load a file written by ``DRMM.save``, ``ColumnScaled.save`` or ``DCGMM.save``, whichever it holds."""
-    kind = read_checkpoint(path, map_location)["model"]
+    payload = read_checkpoint(path, map_location)  # read and checked once
     loaders = {"DRMM": DRMM, "ColumnScaled": ColumnScaled, "DCGMM": DCGMM}
-    if kind not in loaders:
-        raise ValueError(f"{path} holds an unexpected model type {kind!r}")
-    return loaders[kind].load(path, map_location=map_location)
+    if payload["model"] not in loaders:
+        raise ValueError(f"{path} holds an unexpected model type {payload['model']!r}")
+    return loaders[payload["model"]].from_checkpoint(payload, path)
