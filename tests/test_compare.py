@@ -82,8 +82,6 @@ def test_summarise_gives_mean_and_sample_sd_and_keeps_missing_values_missing():
     assert entry["nll"] is None and entry["nll_sd"] is None and entry["seeds"] == 3
 
 
-
-
 @pytest.mark.parametrize("target", [300, 3000])
 def test_point_line_ups_reach_their_parameter_target_without_overshooting_much(target):
     counts = {}
